@@ -1,0 +1,39 @@
+//! Booting a sandbox: the `runsc boot` entry point.
+//!
+//! The CLI serialises a [`BootConfig`], starts the gofer, and hands the
+//! sentry the gofer's socket. [`run`] confines the sentry process, builds
+//! the kernel, starts the container's init and returns its exit status.
+
+use serde::{Deserialize, Serialize};
+use std::os::fd::OwnedFd;
+
+/// Everything the sentry needs to start the container's first process.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BootConfig {
+    /// Program path (resolved inside the sandbox, `PATH` searched if it has no `/`).
+    pub argv: Vec<String>,
+    /// Environment, `KEY=VALUE`.
+    pub env: Vec<String>,
+    /// Working directory inside the sandbox.
+    pub cwd: String,
+    /// The sandbox's hostname (uname nodename).
+    pub hostname: String,
+    /// Guest credentials of the init process.
+    pub uid: u32,
+    /// Guest group of the init process.
+    pub gid: u32,
+    /// Supplementary groups.
+    pub additional_gids: Vec<u32>,
+    /// Initial umask.
+    pub umask: u32,
+    /// Log every guest syscall (`--strace`).
+    pub strace: bool,
+    /// Resource limits to set: (resource number, soft, hard).
+    pub rlimits: Vec<(u32, u64, u64)>,
+}
+
+/// Runs the sandbox to completion and returns the exit status the sentry
+/// process must exit with (the init's status, or 128+N if a signal ended it).
+pub fn run(config: BootConfig, gofer_socket: OwnedFd) -> i32 {
+    crate::kernel::run_sandbox(config, gofer_socket)
+}

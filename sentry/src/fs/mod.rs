@@ -1,0 +1,1 @@
+//! Filesystem implementations mounted into the VFS.

@@ -1,0 +1,1 @@
+//! Loading programs: ELF (static, PIE, PT_INTERP), `#!` scripts, the initial stack.

@@ -1,0 +1,2 @@
+//! Address-space operations (mmap, munmap, mprotect, brk, ...) validated
+//! here and injected into the stub.

@@ -1,0 +1,1 @@
+//! `--strace`: log every guest syscall with decoded arguments and result.

@@ -1,0 +1,167 @@
+//! The support table: every x86-64 syscall number mapped to its handler
+//! and its status. The same table drives dispatch, `runsc help syscalls`
+//! and the README's coverage figures.
+
+use super::{file, identity, mmap, rw, signal, thread, time, Handler};
+use syscalls::Errno;
+
+/// How completely a syscall is implemented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// Implemented with Linux semantics.
+    Full,
+    /// Implemented, with the limits stated in the note.
+    Partial(&'static str),
+    /// Not implemented: returns the errno (ENOSYS unless noted).
+    Unimplemented(Errno),
+}
+
+/// A table entry.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    /// The handler, `None` when unimplemented.
+    pub handler: Option<Handler>,
+    /// The support status.
+    pub support: Support,
+}
+
+const fn full(handler: Handler) -> Entry {
+    Entry { handler: Some(handler), support: Support::Full }
+}
+
+const fn partial(handler: Handler, note: &'static str) -> Entry {
+    Entry { handler: Some(handler), support: Support::Partial(note) }
+}
+
+const UNIMPLEMENTED: Entry = Entry { handler: None, support: Support::Unimplemented(Errno::ENOSYS) };
+
+/// The entry for syscall `nr` (unknown numbers are unimplemented).
+pub fn lookup(nr: u64) -> Entry {
+    use libc::*;
+    use super::stat;
+    let Ok(nr) = i64::try_from(nr) else {
+        return UNIMPLEMENTED;
+    };
+    match nr {
+        // Files: open, close, fd table (file.rs).
+        SYS_open => full(file::sys_open),
+        SYS_openat => full(file::sys_openat),
+        SYS_creat => partial(file::sys_creat, "the root is read-only in v0: EROFS"),
+        SYS_close => full(file::sys_close),
+        SYS_close_range => full(file::sys_close_range),
+        SYS_dup => full(file::sys_dup),
+        SYS_dup2 => full(file::sys_dup2),
+        SYS_dup3 => full(file::sys_dup3),
+        SYS_fcntl => partial(file::sys_fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL; no locks, leases or pipe sizes"),
+        SYS_ioctl => partial(file::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX"),
+        SYS_chdir => full(file::sys_chdir),
+        SYS_fchdir => full(file::sys_fchdir),
+        SYS_getcwd => full(file::sys_getcwd),
+        SYS_access => full(file::sys_access),
+        SYS_faccessat => full(file::sys_faccessat),
+        SYS_faccessat2 => full(file::sys_faccessat2),
+        SYS_readlink => full(file::sys_readlink),
+        SYS_readlinkat => full(file::sys_readlinkat),
+        SYS_getdents64 => full(file::sys_getdents64),
+        SYS_getdents => full(file::sys_getdents),
+        SYS_statfs => full(file::sys_statfs),
+        SYS_fstatfs => full(file::sys_fstatfs),
+        SYS_mkdir => partial(file::sys_mkdir, "the root is read-only in v0: EROFS"),
+        SYS_mkdirat => partial(file::sys_mkdirat, "the root is read-only in v0: EROFS"),
+        SYS_unlink => partial(file::sys_unlink, "the root is read-only in v0: EROFS"),
+        SYS_unlinkat => partial(file::sys_unlinkat, "the root is read-only in v0: EROFS"),
+        SYS_rmdir => partial(file::sys_rmdir, "the root is read-only in v0: EROFS"),
+        SYS_rename => partial(file::sys_rename, "the root is read-only in v0: EROFS"),
+        SYS_renameat => partial(file::sys_renameat, "the root is read-only in v0: EROFS"),
+        SYS_renameat2 => partial(file::sys_renameat2, "the root is read-only in v0: EROFS"),
+        SYS_symlink => partial(file::sys_symlink, "the root is read-only in v0: EROFS"),
+        SYS_symlinkat => partial(file::sys_symlinkat, "the root is read-only in v0: EROFS"),
+        SYS_link => partial(file::sys_link, "the root is read-only in v0: EROFS"),
+        SYS_linkat => partial(file::sys_linkat, "the root is read-only in v0: EROFS"),
+        SYS_chmod => partial(file::sys_chmod, "the root is read-only in v0: EROFS"),
+        SYS_fchmod => partial(file::sys_fchmod, "the root is read-only in v0: EROFS"),
+        SYS_fchmodat => partial(file::sys_fchmodat, "the root is read-only in v0: EROFS"),
+        SYS_chown => partial(file::sys_chown, "the root is read-only in v0: EROFS"),
+        SYS_fchown => partial(file::sys_fchown, "the root is read-only in v0: EROFS"),
+        SYS_lchown => partial(file::sys_lchown, "the root is read-only in v0: EROFS"),
+        SYS_fchownat => partial(file::sys_fchownat, "the root is read-only in v0: EROFS"),
+        SYS_truncate => partial(file::sys_truncate, "the root is read-only in v0: EROFS"),
+        SYS_ftruncate => partial(file::sys_ftruncate, "the root is read-only in v0: EROFS"),
+        SYS_utimensat => partial(file::sys_utimensat, "the root is read-only in v0: EROFS"),
+        SYS_mknod => partial(file::sys_mknod, "the root is read-only in v0: EROFS"),
+        SYS_mknodat => partial(file::sys_mknodat, "the root is read-only in v0: EROFS"),
+        // Reads and writes (rw.rs).
+        SYS_read => full(rw::sys_read),
+        SYS_write => full(rw::sys_write),
+        SYS_pread64 => full(rw::sys_pread64),
+        SYS_pwrite64 => full(rw::sys_pwrite64),
+        SYS_readv => full(rw::sys_readv),
+        SYS_writev => full(rw::sys_writev),
+        SYS_preadv => full(rw::sys_preadv),
+        SYS_pwritev => full(rw::sys_pwritev),
+        SYS_preadv2 => partial(rw::sys_preadv2, "RWF_* flags other than 0 are EOPNOTSUPP"),
+        SYS_pwritev2 => partial(rw::sys_pwritev2, "RWF_* flags other than 0 are EOPNOTSUPP"),
+        SYS_lseek => full(rw::sys_lseek),
+        // File status (stat.rs).
+        SYS_stat => full(stat::sys_stat),
+        SYS_fstat => full(stat::sys_fstat),
+        SYS_lstat => full(stat::sys_lstat),
+        SYS_newfstatat => full(stat::sys_newfstatat),
+        SYS_statx => full(stat::sys_statx),
+        // Memory (mmap.rs).
+        SYS_brk => full(mmap::sys_brk),
+        SYS_mmap => partial(mmap::sys_mmap, "MAP_SHARED|PROT_WRITE of gofer files needs the write path"),
+        SYS_munmap => full(mmap::sys_munmap),
+        SYS_mprotect => full(mmap::sys_mprotect),
+        SYS_mremap => full(mmap::sys_mremap),
+        SYS_madvise => full(mmap::sys_madvise),
+        SYS_msync => full(mmap::sys_msync),
+        SYS_mincore => full(mmap::sys_mincore),
+        // Identity (identity.rs).
+        SYS_getpid => full(identity::sys_getpid),
+        SYS_gettid => full(identity::sys_gettid),
+        SYS_getppid => full(identity::sys_getppid),
+        SYS_getuid => full(identity::sys_getuid),
+        SYS_geteuid => full(identity::sys_geteuid),
+        SYS_getgid => full(identity::sys_getgid),
+        SYS_getegid => full(identity::sys_getegid),
+        SYS_getresuid => full(identity::sys_getresuid),
+        SYS_getresgid => full(identity::sys_getresgid),
+        SYS_getgroups => full(identity::sys_getgroups),
+        SYS_getpgrp => partial(identity::sys_getpgrp, "single process group until process groups land"),
+        SYS_getpgid => partial(identity::sys_getpgid, "single process group until process groups land"),
+        SYS_getsid => partial(identity::sys_getsid, "single session until sessions land"),
+        SYS_uname => full(identity::sys_uname),
+        SYS_sethostname => full(identity::sys_sethostname),
+        SYS_setdomainname => full(identity::sys_setdomainname),
+        // Time (time.rs).
+        SYS_clock_gettime => full(time::sys_clock_gettime),
+        SYS_clock_getres => full(time::sys_clock_getres),
+        SYS_gettimeofday => full(time::sys_gettimeofday),
+        SYS_time => full(time::sys_time),
+        SYS_nanosleep => partial(time::sys_nanosleep, "not interruptible by signals until signal delivery lands"),
+        SYS_clock_nanosleep => partial(time::sys_clock_nanosleep, "not interruptible by signals until signal delivery lands"),
+        // Threads, limits, misc (thread.rs).
+        SYS_arch_prctl => partial(thread::sys_arch_prctl, "ARCH_SET_FS/GET_FS/SET_GS/GET_GS"),
+        SYS_set_tid_address => full(thread::sys_set_tid_address),
+        SYS_set_robust_list => full(thread::sys_set_robust_list),
+        SYS_get_robust_list => full(thread::sys_get_robust_list),
+        SYS_exit => full(thread::sys_exit),
+        SYS_exit_group => full(thread::sys_exit_group),
+        SYS_sched_yield => full(thread::sys_sched_yield),
+        SYS_sched_getaffinity => full(thread::sys_sched_getaffinity),
+        SYS_getrandom => full(thread::sys_getrandom),
+        SYS_sysinfo => full(thread::sys_sysinfo),
+        SYS_umask => full(thread::sys_umask),
+        SYS_prlimit64 => partial(thread::sys_prlimit64, "own process only"),
+        SYS_getrlimit => full(thread::sys_getrlimit),
+        SYS_setrlimit => full(thread::sys_setrlimit),
+        SYS_getrusage => partial(thread::sys_getrusage, "times only"),
+        SYS_prctl => partial(thread::sys_prctl, "PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_DUMPABLE"),
+        // Signals (signal.rs): recorded; delivery is the next milestone.
+        SYS_rt_sigaction => partial(signal::sys_rt_sigaction, "dispositions recorded; handlers are not yet invoked"),
+        SYS_rt_sigprocmask => full(signal::sys_rt_sigprocmask),
+        SYS_sigaltstack => partial(signal::sys_sigaltstack, "recorded; handlers are not yet invoked"),
+        _ => UNIMPLEMENTED,
+    }
+}
