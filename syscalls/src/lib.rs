@@ -7,6 +7,7 @@
 
 pub mod errno;
 pub mod pod;
+pub mod structs;
 
 pub use errno::Errno;
 pub use pod::Pod;

@@ -36,6 +36,7 @@ const fn partial(handler: Handler, note: &'static str) -> Entry {
 const UNIMPLEMENTED: Entry = Entry { handler: None, support: Support::Unimplemented(Errno::ENOSYS) };
 
 /// The entry for syscall `nr` (unknown numbers are unimplemented).
+#[allow(non_upper_case_globals)]
 pub fn lookup(nr: u64) -> Entry {
     use libc::*;
     use super::stat;
