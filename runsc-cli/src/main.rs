@@ -1,1 +1,216 @@
-fn main() {}
+//! `runsc`: rvisor's runc-compatible command line.
+//!
+//! This file only declares the command line (clap derive) and dispatches;
+//! each command lives in [`cmd`]. The same binary re-executes itself as the
+//! sentry (`runsc boot`) and the gofer (`runsc gofer`), as gVisor does.
+
+mod cmd;
+mod error;
+mod launch;
+mod logging;
+mod support_table;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The OCI runtime command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "runsc",
+    about = "rvisor: run programs in a userspace application kernel (gVisor-style OCI runtime)",
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Global flags, accepted before the command like runc's.
+    #[command(flatten)]
+    pub global: GlobalFlags,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags shared by every command (runc and gVisor compatible). Most are
+/// parsed and validated now and take effect in later milestones.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalFlags {
+    /// Print the version and the OCI runtime spec version.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    /// Directory for container state (state.json per container).
+    #[arg(long, value_name = "DIR", default_value = "/var/run/runsc")]
+    pub root: PathBuf,
+    /// File for the runtime's own log (default: stderr).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Format of the runtime log.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Enable debug logging.
+    #[arg(long)]
+    pub debug: bool,
+    /// Debug log file for the sandbox processes (`%COMMAND%` is replaced by boot, gofer, ...).
+    #[arg(long, value_name = "FILE")]
+    pub debug_log: Option<String>,
+    /// Use systemd to manage cgroups (accepted; cgroups are not managed yet).
+    #[arg(long)]
+    pub systemd_cgroup: bool,
+    /// Run without root privileges.
+    #[arg(long)]
+    pub rootless: bool,
+    /// Do not configure cgroups.
+    #[arg(long)]
+    pub ignore_cgroups: bool,
+    /// How application code runs.
+    #[arg(long, value_enum, default_value_t = Platform::Ptrace)]
+    pub platform: Platform,
+    /// Networking mode of the sandbox.
+    #[arg(long, value_enum, default_value_t = Network::Sandbox)]
+    pub network: Network,
+    /// Overlay configuration for the root filesystem (e.g. `root:memory`, `none`).
+    #[arg(long, value_name = "VALUE", default_value = "root:memory")]
+    pub overlay2: String,
+    /// Log every guest system call.
+    #[arg(long)]
+    pub strace: bool,
+    /// Which host unix sockets the sandbox may use (`none`, `open`, `create`, `all`).
+    #[arg(long, value_name = "VALUE", default_value = "none")]
+    pub host_uds: String,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `--platform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Platform {
+    /// PTRACE_SYSEMU stubs (the only platform so far).
+    Ptrace,
+}
+
+/// `--network`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Network {
+    /// Loopback only.
+    None,
+    /// Host sockets in the container's network namespace.
+    Host,
+    /// A userspace network stack (planned).
+    Sandbox,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command in a sandbox over a root filesystem (the host's / by default).
+    Do(cmd::do_cmd::DoArgs),
+    /// Start the sentry (internal; run by `runsc` itself).
+    #[command(hide = true)]
+    Boot(cmd::boot::BootArgs),
+    /// Start the gofer file server (internal; run by `runsc` itself).
+    #[command(hide = true)]
+    Gofer(cmd::gofer::GoferArgs),
+    /// Print help for the command line or a topic (`runsc help syscalls`).
+    Help(cmd::help::HelpArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.global.version {
+        println!("runsc version {}", env!("CARGO_PKG_VERSION"));
+        println!("spec: {}", oci_spec::runtime::version());
+        return ExitCode::SUCCESS;
+    }
+    let result = match cli.command {
+        Some(Command::Do(args)) => cmd::do_cmd::run(&cli.global, args),
+        Some(Command::Boot(args)) => cmd::boot::run(&cli.global, args),
+        Some(Command::Gofer(args)) => cmd::gofer::run(&cli.global, args),
+        Some(Command::Help(args)) => cmd::help::run(args),
+        None => cmd::help::run(cmd::help::HelpArgs::default()),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("runsc: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "runsc",
+            "--root",
+            "/tmp/state",
+            "--log-format",
+            "json",
+            "--network",
+            "host",
+            "--overlay2",
+            "none",
+            "--platform",
+            "ptrace",
+            "--systemd-cgroup",
+            "--ignore-cgroups",
+            "--host-uds",
+            "all",
+            "do",
+            "/bin/true",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.root, PathBuf::from("/tmp/state"));
+        assert_eq!(cli.global.log_format, LogFormat::Json);
+        assert_eq!(cli.global.network, Network::Host);
+        assert_eq!(cli.global.overlay2, "none");
+        assert!(cli.global.systemd_cgroup && cli.global.ignore_cgroups);
+        assert!(matches!(cli.command, Some(Command::Do(_))));
+    }
+
+    #[test]
+    fn unknown_platform_is_rejected() {
+        assert!(Cli::try_parse_from(["runsc", "--platform", "kvm", "do", "/bin/true"]).is_err());
+    }
+
+    #[test]
+    fn do_keeps_trailing_args_and_its_own_root() {
+        let cli = Cli::try_parse_from(["runsc", "do", "--root", "/srv/rootfs", "--", "ls", "-l", "--color"]).unwrap();
+        let Some(Command::Do(args)) = cli.command else {
+            panic!("not do")
+        };
+        assert_eq!(args.root, PathBuf::from("/srv/rootfs"));
+        assert_eq!(args.command, ["ls", "-l", "--color"]);
+        // The global --root (state dir) is untouched by do's --root.
+        assert_eq!(cli.global.root, PathBuf::from("/var/run/runsc"));
+    }
+
+    #[test]
+    fn do_args_after_command_belong_to_the_command() {
+        let cli = Cli::try_parse_from(["runsc", "do", "--strace", "echo", "--cwd", "x"]).unwrap();
+        let Some(Command::Do(args)) = cli.command else {
+            panic!("not do")
+        };
+        assert!(args.strace);
+        assert_eq!(args.cwd, None);
+        assert_eq!(args.command, ["echo", "--cwd", "x"]);
+    }
+}

@@ -6,6 +6,7 @@
 //! ([`vfs`], [`fs`]). No system call of the program ever reaches the host.
 
 pub mod boot;
+pub mod confine;
 pub mod fs;
 pub mod kernel;
 pub mod loader;

@@ -6,8 +6,14 @@
 //! gofer and the CLI share the vocabulary.
 
 pub mod errno;
+pub mod flags;
+pub mod names;
 pub mod pod;
+pub mod strace;
 pub mod structs;
+pub mod table;
 
 pub use errno::Errno;
 pub use pod::Pod;
+pub use strace::GuestMemory;
+pub use table::{ArgKind, SyscallInfo};

@@ -11,7 +11,10 @@ pub use creds::Credentials;
 pub use run::run_sandbox;
 pub use task::Task;
 
-use std::sync::Mutex;
+use crate::platform::ptrace::layout::StubLayout;
+use std::collections::HashSet;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
 
 /// The release string the sandbox reports in `uname -r`: ours, never the host's.
 pub const UTS_RELEASE: &str = "4.4.0-rvisor";
@@ -28,4 +31,23 @@ pub struct Kernel {
     pub boot_time: std::time::Instant,
     /// Log every guest syscall.
     pub strace: bool,
+    /// The stub layout (trampoline, vDSO) shared by every address space.
+    pub layout: Arc<StubLayout>,
+    /// The sentry's end of the socket that donates host fds into stubs.
+    pub donor_socket: Arc<OwnedFd>,
+    /// The filesystem tree.
+    pub vfs: Arc<crate::vfs::Vfs>,
+    /// Syscall numbers already reported as unsupported (log once per name).
+    pub unsupported_reported: Mutex<HashSet<u64>>,
+}
+
+impl Kernel {
+    /// Logs "unsupported syscall NAME" the first time `nr` is seen.
+    pub fn report_unsupported(&self, nr: u64) {
+        if let Ok(mut seen) = self.unsupported_reported.lock() {
+            if seen.insert(nr) {
+                tracing::info!("unsupported syscall {}", syscalls::table::name(nr));
+            }
+        }
+    }
 }

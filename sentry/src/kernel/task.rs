@@ -62,4 +62,6 @@ pub struct Task {
     pub exit_status: Option<ExitStatus>,
     /// When the task started (for getrusage/times).
     pub start_time: std::time::Instant,
+    /// `PR_SET_NO_NEW_PRIVS` was set.
+    pub no_new_privs: bool,
 }

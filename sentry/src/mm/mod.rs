@@ -29,11 +29,13 @@ pub struct MemoryManager {
     pub env_end: u64,
     /// The auxv as placed on the stack (pairs).
     pub auxv: Vec<(u64, u64)>,
+    /// rvisor's trampoline area, which is not part of the guest's space.
+    pub reserved_range: (u64, u64),
 }
 
 impl MemoryManager {
     /// A memory manager for the (empty) address space of stub `stub_pid`.
-    pub fn new(stub_pid: i32) -> Self {
+    pub fn new(stub_pid: i32, reserved_range: (u64, u64)) -> Self {
         MemoryManager {
             stub_pid,
             vmas: vma::VmaSet::default(),
@@ -44,6 +46,7 @@ impl MemoryManager {
             env_start: 0,
             env_end: 0,
             auxv: Vec::new(),
+            reserved_range,
         }
     }
 }

@@ -1,235 +1,737 @@
 //! Opening, closing and naming files; the fd table; directories.
+//!
+//! The root filesystem is read-only in v0: calls that would change it
+//! resolve their paths as Linux does (so ENOENT, ENOTDIR, EEXIST, EISDIR
+//! come out where Linux gives them) and then fail with EROFS.
 
+use super::stat::{read_path_maybe_empty, target_at, Target};
 use super::{SysResult, SyscallArgs};
 use crate::kernel::Task;
+use crate::vfs::file::{Dirent64Writer, DirentWriter};
+use crate::vfs::inode::{is_dir, is_reg, is_symlink};
+use crate::vfs::open::create_error;
+use crate::vfs::perm::{self, IdKind, MAY_EXEC, MAY_WRITE};
+use crate::vfs::{self, DirentOut, FileRef, LastKind, Location, ParentOf};
+use std::sync::Arc;
 use syscalls::Errno;
 
-/// `open` (not yet written).
-pub fn sys_open(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// The kernel's `O_LARGEFILE`, which open always sets on 64-bit.
+const O_LARGEFILE: i32 = 0o100000;
+/// `CLOSE_RANGE_UNSHARE`.
+const CLOSE_RANGE_UNSHARE: u32 = 2;
+/// `CLOSE_RANGE_CLOEXEC`.
+const CLOSE_RANGE_CLOEXEC: u32 = 4;
+
+fn nofile(task: &Task) -> u64 {
+    task.limits.nofile()
 }
 
-/// `openat` (not yet written).
-pub fn sys_openat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn install(task: &Task, file: FileRef, cloexec: bool) -> SysResult {
+    task.fds.insert(file, cloexec, 0, nofile(task)).map(|fd| fd as u64)
 }
 
-/// `creat` (not yet written).
-pub fn sys_creat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn do_open(task: &Task, dirfd: i32, path_addr: u64, flags: i32) -> SysResult {
+    let path = task.mm.read_path(path_addr)?;
+    let file = vfs::open_at(task, dirfd, &path, flags | O_LARGEFILE)?;
+    install(task, file, flags & libc::O_CLOEXEC != 0)
 }
 
-/// `close` (not yet written).
-pub fn sys_close(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `open(path, flags, mode)`.
+pub fn sys_open(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_open(task, libc::AT_FDCWD, args.u64(0), args.i32(1))
 }
 
-/// `close_range` (not yet written).
-pub fn sys_close_range(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `openat(dirfd, path, flags, mode)`.
+pub fn sys_openat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_open(task, args.i32(0), args.u64(1), args.i32(2))
 }
 
-/// `dup` (not yet written).
-pub fn sys_dup(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `creat(path, mode)`: open with O_CREAT|O_WRONLY|O_TRUNC.
+pub fn sys_creat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_open(
+        task,
+        libc::AT_FDCWD,
+        args.u64(0),
+        libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+    )
 }
 
-/// `dup2` (not yet written).
-pub fn sys_dup2(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `close(fd)`.
+pub fn sys_close(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    drop(task.fds.remove(args.i32(0))?);
+    Ok(0)
 }
 
-/// `dup3` (not yet written).
-pub fn sys_dup3(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `close_range(first, last, flags)`.
+pub fn sys_close_range(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let (first, last, flags) = (args.u32(0), args.u32(1), args.u32(2));
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLOSE_RANGE_UNSHARE != 0 {
+        task.fds = Arc::new(task.fds.fork());
+    }
+    task.fds.close_range(first, last, flags & CLOSE_RANGE_CLOEXEC != 0);
+    Ok(0)
 }
 
-/// `fcntl` (not yet written).
-pub fn sys_fcntl(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `dup(fd)`.
+pub fn sys_dup(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let file = task.fds.get(args.i32(0))?;
+    install(task, file, false)
 }
 
-/// `ioctl` (not yet written).
-pub fn sys_ioctl(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn dup_to(task: &Task, old: i32, new: i32, cloexec: bool) -> SysResult {
+    let file = task.fds.get(old)?;
+    if new < 0 || new as u64 >= nofile(task) {
+        return Err(Errno::EBADF);
+    }
+    let replaced = task.fds.install(new, file, cloexec)?;
+    drop(replaced);
+    Ok(new as u64)
 }
 
-/// `chdir` (not yet written).
-pub fn sys_chdir(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `dup2(old, new)`.
+pub fn sys_dup2(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let (old, new) = (args.i32(0), args.i32(1));
+    if old == new {
+        task.fds.get(old)?;
+        return Ok(new as u64);
+    }
+    dup_to(task, old, new, false)
 }
 
-/// `fchdir` (not yet written).
-pub fn sys_fchdir(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `dup3(old, new, flags)`.
+pub fn sys_dup3(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let (old, new, flags) = (args.i32(0), args.i32(1), args.i32(2));
+    if flags & !libc::O_CLOEXEC != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(task, old, new, flags & libc::O_CLOEXEC != 0)
 }
 
-/// `getcwd` (not yet written).
-pub fn sys_getcwd(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `fcntl(fd, cmd, arg)`.
+pub fn sys_fcntl(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let fd = args.i32(0);
+    let (file, cloexec) = task.fds.get_with_cloexec(fd)?;
+    match args.i32(1) {
+        cmd @ (libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) => {
+            let min = args.i32(2);
+            if min < 0 || min as u64 >= nofile(task) {
+                return Err(Errno::EINVAL);
+            }
+            let fd = task.fds.insert(file, cmd == libc::F_DUPFD_CLOEXEC, min, nofile(task))?;
+            Ok(fd as u64)
+        }
+        libc::F_GETFD => Ok(if cloexec { libc::FD_CLOEXEC as u64 } else { 0 }),
+        libc::F_SETFD => {
+            task.fds.set_cloexec(fd, args.i32(2) & libc::FD_CLOEXEC != 0)?;
+            Ok(0)
+        }
+        libc::F_GETFL => Ok(file.flags() as u32 as u64),
+        libc::F_SETFL => {
+            if file.is_path_only() {
+                return Err(Errno::EBADF);
+            }
+            file.set_status_flags(args.i32(2));
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
 }
 
-/// `access` (not yet written).
-pub fn sys_access(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `ioctl(fd, cmd, arg)`.
+pub fn sys_ioctl(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let fd = args.i32(0);
+    let file = task.fds.get(fd)?;
+    if file.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let (cmd, arg) = (args.u32(1), args.u64(2));
+    match cmd as libc::Ioctl {
+        libc::FIOCLEX => task.fds.set_cloexec(fd, true).map(|_| 0),
+        libc::FIONCLEX => task.fds.set_cloexec(fd, false).map(|_| 0),
+        libc::FIONBIO => {
+            let on: i32 = task.mm.read_obj(arg)?;
+            let flags = file.flags();
+            let new = if on != 0 {
+                flags | libc::O_NONBLOCK
+            } else {
+                flags & !libc::O_NONBLOCK
+            };
+            file.set_status_flags(new);
+            Ok(0)
+        }
+        libc::FIONREAD if is_reg(file.stat()?.st_mode) => {
+            let size = u64::try_from(file.stat()?.st_size).unwrap_or(0);
+            let avail = size.saturating_sub(file.position()).min(i32::MAX as u64) as i32;
+            task.mm.write_obj(arg, &avail)?;
+            Ok(0)
+        }
+        _ => file.ops().ioctl(&task.mm, cmd, arg),
+    }
 }
 
-/// `faccessat` (not yet written).
-pub fn sys_faccessat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn check_dir_searchable(task: &Task, loc: &Location) -> Result<(), Errno> {
+    let st = loc.inode().stat()?;
+    if !is_dir(st.st_mode) {
+        return Err(Errno::ENOTDIR);
+    }
+    perm::check(&task.creds, &st, MAY_EXEC)
 }
 
-/// `faccessat2` (not yet written).
-pub fn sys_faccessat2(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `chdir(path)`.
+pub fn sys_chdir(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let path = task.mm.read_path(args.u64(0))?;
+    let loc = vfs::lookup_at(task, libc::AT_FDCWD, &path, true)?;
+    check_dir_searchable(task, &loc)?;
+    task.fs.cwd = loc;
+    Ok(0)
 }
 
-/// `readlink` (not yet written).
-pub fn sys_readlink(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `fchdir(fd)`.
+pub fn sys_fchdir(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let file = task.fds.get(args.i32(0))?;
+    let loc = file.location().cloned().ok_or(Errno::ENOTDIR)?;
+    check_dir_searchable(task, &loc)?;
+    task.fs.cwd = loc;
+    Ok(0)
 }
 
-/// `readlinkat` (not yet written).
-pub fn sys_readlinkat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `getcwd(buf, size)`: the length including the NUL.
+pub fn sys_getcwd(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let mut path = task.fs.cwd_path();
+    path.push(0);
+    if args.usize(1) < path.len() {
+        return Err(Errno::ERANGE);
+    }
+    task.mm.write(args.u64(0), &path)?;
+    Ok(path.len() as u64)
 }
 
-/// `getdents64` (not yet written).
-pub fn sys_getdents64(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn do_access(task: &Task, dirfd: i32, path_addr: u64, mode: i32, flags: i32) -> SysResult {
+    if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let empty_ok = flags & libc::AT_EMPTY_PATH != 0;
+    let path = read_path_maybe_empty(task, path_addr, false)?;
+    let target = target_at(task, dirfd, &path, flags & libc::AT_SYMLINK_NOFOLLOW == 0, empty_ok)?;
+    let st = target.stat()?;
+    if mode == libc::F_OK {
+        return Ok(0);
+    }
+    let mode = mode as u32;
+    if mode & MAY_WRITE != 0 {
+        if let Target::Loc(l) = &target {
+            let m = st.st_mode;
+            if l.mount.read_only && (is_reg(m) || is_dir(m) || is_symlink(m)) {
+                return Err(Errno::EROFS);
+            }
+        }
+    }
+    let ids = if flags & libc::AT_EACCESS != 0 {
+        IdKind::Effective
+    } else {
+        IdKind::Real
+    };
+    // R_OK/W_OK/X_OK are the MAY_* bits.
+    if perm::permitted(&task.creds, ids, &st, mode) {
+        Ok(0)
+    } else {
+        Err(Errno::EACCES)
+    }
 }
 
-/// `getdents` (not yet written).
-pub fn sys_getdents(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `access(path, mode)`.
+pub fn sys_access(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_access(task, libc::AT_FDCWD, args.u64(0), args.i32(1), 0)
 }
 
-/// `statfs` (not yet written).
-pub fn sys_statfs(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `faccessat(dirfd, path, mode)` (the syscall has no flags).
+pub fn sys_faccessat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_access(task, args.i32(0), args.u64(1), args.i32(2), 0)
 }
 
-/// `fstatfs` (not yet written).
-pub fn sys_fstatfs(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `faccessat2(dirfd, path, mode, flags)`.
+pub fn sys_faccessat2(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_access(task, args.i32(0), args.u64(1), args.i32(2), args.i32(3))
 }
 
-/// `mkdir` (not yet written).
-pub fn sys_mkdir(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn do_readlink(task: &Task, dirfd: i32, path_addr: u64, buf: u64, size: i32) -> SysResult {
+    if size <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = read_path_maybe_empty(task, path_addr, false)?;
+    let loc = match target_at(task, dirfd, &path, false, true)? {
+        Target::Loc(l) => l,
+        Target::File(_) => return Err(Errno::ENOENT),
+    };
+    if !is_symlink(loc.inode().stat()?.st_mode) {
+        return Err(if path.is_empty() { Errno::ENOENT } else { Errno::EINVAL });
+    }
+    let target = loc.inode().readlink()?;
+    let n = target.len().min(size as usize);
+    task.mm.write(buf, &target[..n])?;
+    Ok(n as u64)
 }
 
-/// `mkdirat` (not yet written).
-pub fn sys_mkdirat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `readlink(path, buf, bufsiz)`.
+pub fn sys_readlink(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_readlink(task, libc::AT_FDCWD, args.u64(0), args.u64(1), args.i32(2))
 }
 
-/// `unlink` (not yet written).
-pub fn sys_unlink(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `readlinkat(dirfd, path, buf, bufsiz)`.
+pub fn sys_readlinkat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_readlink(task, args.i32(0), args.u64(1), args.u64(2), args.i32(3))
 }
 
-/// `unlinkat` (not yet written).
-pub fn sys_unlinkat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// Lists entries of `fd` into a guest buffer with `push` formatting records.
+fn do_getdents(
+    task: &Task,
+    args: &SyscallArgs,
+    push: &mut dyn FnMut(&DirentOut<'_>) -> bool,
+    out: &dyn Fn() -> Vec<u8>,
+) -> SysResult {
+    let file = task.fds.get(args.i32(0))?;
+    let mut rejected = false;
+    file.readdir(&mut |e| {
+        let ok = push(e);
+        rejected |= !ok;
+        ok
+    })?;
+    let bytes = out();
+    if bytes.is_empty() && rejected {
+        return Err(Errno::EINVAL);
+    }
+    task.mm.write(args.u64(1), &bytes)?;
+    Ok(bytes.len() as u64)
 }
 
-/// `rmdir` (not yet written).
-pub fn sys_rmdir(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `getdents64(fd, dirp, count)`.
+pub fn sys_getdents64(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let w = std::cell::RefCell::new(Dirent64Writer::new(args.u32(2) as usize));
+    do_getdents(task, args, &mut |e| w.borrow_mut().push(e), &|| {
+        std::mem::take(&mut w.borrow_mut().buf)
+    })
 }
 
-/// `rename` (not yet written).
-pub fn sys_rename(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `getdents(fd, dirp, count)` (old `linux_dirent` records).
+pub fn sys_getdents(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let w = std::cell::RefCell::new(DirentWriter::new(args.u32(2) as usize));
+    do_getdents(task, args, &mut |e| w.borrow_mut().push(e), &|| {
+        std::mem::take(&mut w.borrow_mut().buf)
+    })
 }
 
-/// `renameat` (not yet written).
-pub fn sys_renameat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `statfs(path, buf)`.
+pub fn sys_statfs(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let path = task.mm.read_path(args.u64(0))?;
+    let loc = vfs::lookup_at(task, libc::AT_FDCWD, &path, true)?;
+    let s = crate::fs::statfs_of_mount(&loc.mount)?;
+    task.mm.write_obj(args.u64(1), &s)?;
+    Ok(0)
 }
 
-/// `renameat2` (not yet written).
-pub fn sys_renameat2(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `fstatfs(fd, buf)`.
+pub fn sys_fstatfs(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let s = task.fds.get(args.i32(0))?.statfs()?;
+    task.mm.write_obj(args.u64(1), &s)?;
+    Ok(0)
 }
 
-/// `symlink` (not yet written).
-pub fn sys_symlink(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+// ---- Calls that change the tree: resolved, then EROFS (or EEXIST ...). ----
+
+fn parent_of(task: &Task, dirfd: i32, path: &[u8]) -> Result<ParentOf, Errno> {
+    let start = vfs::start_location(task, dirfd, path)?;
+    task.fs.walker(&task.creds).resolve_parent(&start, path)
 }
 
-/// `symlinkat` (not yet written).
-pub fn sys_symlinkat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// Creating `path` (mkdir, mknod, symlink, link's new name): EEXIST when
+/// the name exists, else why it cannot be created.
+fn create_at(task: &Task, dirfd: i32, path: &[u8]) -> Result<Location, Errno> {
+    let p = parent_of(task, dirfd, path)?;
+    if p.kind != LastKind::Normal {
+        return Err(Errno::EEXIST);
+    }
+    if task.fs.walker(&task.creds).lookup_in(&p.parent, &p.last)?.is_some() {
+        return Err(Errno::EEXIST);
+    }
+    Err(create_error(&task.creds, &p.parent))
 }
 
-/// `link` (not yet written).
-pub fn sys_link(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `mkdir(path, mode)`.
+pub fn sys_mkdir(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let path = task.mm.read_path(args.u64(0))?;
+    create_at(task, libc::AT_FDCWD, &path).map(|_| 0)
 }
 
-/// `linkat` (not yet written).
-pub fn sys_linkat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `mkdirat(dirfd, path, mode)`.
+pub fn sys_mkdirat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let path = task.mm.read_path(args.u64(1))?;
+    create_at(task, args.i32(0), &path).map(|_| 0)
 }
 
-/// `chmod` (not yet written).
-pub fn sys_chmod(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn do_mknod(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
+    let path = task.mm.read_path(path_addr)?;
+    match mode & libc::S_IFMT {
+        0 | libc::S_IFREG | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => {}
+        libc::S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    }
+    create_at(task, dirfd, &path).map(|_| 0)
 }
 
-/// `fchmod` (not yet written).
-pub fn sys_fchmod(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `mknod(path, mode, dev)`.
+pub fn sys_mknod(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_mknod(task, libc::AT_FDCWD, args.u64(0), args.u32(1))
 }
 
-/// `fchmodat` (not yet written).
-pub fn sys_fchmodat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `mknodat(dirfd, path, mode, dev)`.
+pub fn sys_mknodat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_mknod(task, args.i32(0), args.u64(1), args.u32(2))
 }
 
-/// `chown` (not yet written).
-pub fn sys_chown(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn do_symlink(task: &Task, target_addr: u64, dirfd: i32, path_addr: u64) -> SysResult {
+    let _target = task.mm.read_path(target_addr)?;
+    let path = task.mm.read_path(path_addr)?;
+    create_at(task, dirfd, &path).map(|_| 0)
 }
 
-/// `fchown` (not yet written).
-pub fn sys_fchown(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `symlink(target, linkpath)`.
+pub fn sys_symlink(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_symlink(task, args.u64(0), libc::AT_FDCWD, args.u64(1))
 }
 
-/// `lchown` (not yet written).
-pub fn sys_lchown(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `symlinkat(target, newdirfd, linkpath)`.
+pub fn sys_symlinkat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_symlink(task, args.u64(0), args.i32(1), args.u64(2))
 }
 
-/// `fchownat` (not yet written).
-pub fn sys_fchownat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn do_link(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr: u64, flags: i32) -> SysResult {
+    if flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old = read_path_maybe_empty(task, old_addr, false)?;
+    let new = task.mm.read_path(new_addr)?;
+    let target = target_at(
+        task,
+        olddirfd,
+        &old,
+        flags & libc::AT_SYMLINK_FOLLOW != 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )?;
+    let Target::Loc(old_loc) = target else {
+        return Err(Errno::ENOENT);
+    };
+    if is_dir(old_loc.inode().stat()?.st_mode) {
+        return Err(Errno::EPERM);
+    }
+    let p = parent_of(task, newdirfd, &new)?;
+    if p.kind != LastKind::Normal {
+        return Err(Errno::EEXIST);
+    }
+    if task.fs.walker(&task.creds).lookup_in(&p.parent, &p.last)?.is_some() {
+        return Err(Errno::EEXIST);
+    }
+    if !Arc::ptr_eq(&p.parent.mount, &old_loc.mount) {
+        return Err(Errno::EXDEV);
+    }
+    Err(create_error(&task.creds, &p.parent))
 }
 
-/// `truncate` (not yet written).
-pub fn sys_truncate(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `link(old, new)`.
+pub fn sys_link(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_link(task, libc::AT_FDCWD, args.u64(0), libc::AT_FDCWD, args.u64(1), 0)
 }
 
-/// `ftruncate` (not yet written).
-pub fn sys_ftruncate(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `linkat(olddirfd, old, newdirfd, new, flags)`.
+pub fn sys_linkat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_link(task, args.i32(0), args.u64(1), args.i32(2), args.u64(3), args.i32(4))
 }
 
-/// `utimensat` (not yet written).
-pub fn sys_utimensat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// Why a name in `dir` cannot be removed or changed (nothing can be yet).
+fn modify_error(task: &Task, dir: &Location) -> Errno {
+    if dir.mount.read_only {
+        Errno::EROFS
+    } else {
+        create_error(&task.creds, dir)
+    }
 }
 
-/// `mknod` (not yet written).
-pub fn sys_mknod(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn do_unlink(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
+    let path = task.mm.read_path(path_addr)?;
+    let p = parent_of(task, dirfd, &path)?;
+    if p.kind != LastKind::Normal {
+        return Err(Errno::EISDIR);
+    }
+    if p.parent.mount.read_only {
+        return Err(Errno::EROFS);
+    }
+    let found = task
+        .fs
+        .walker(&task.creds)
+        .lookup_in(&p.parent, &p.last)?
+        .ok_or(Errno::ENOENT)?;
+    if is_dir(found.inode().stat()?.st_mode) {
+        return Err(Errno::EISDIR);
+    }
+    if p.trailing_slash {
+        return Err(Errno::ENOTDIR);
+    }
+    Err(modify_error(task, &p.parent))
 }
 
-/// `mknodat` (not yet written).
-pub fn sys_mknodat(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+fn do_rmdir(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
+    let path = task.mm.read_path(path_addr)?;
+    let p = parent_of(task, dirfd, &path)?;
+    match p.kind {
+        LastKind::Dot => return Err(Errno::EINVAL),
+        LastKind::DotDot => return Err(Errno::ENOTEMPTY),
+        LastKind::Root => return Err(Errno::EBUSY),
+        LastKind::Normal => {}
+    }
+    if p.parent.mount.read_only {
+        return Err(Errno::EROFS);
+    }
+    let found = task
+        .fs
+        .walker(&task.creds)
+        .lookup_in(&p.parent, &p.last)?
+        .ok_or(Errno::ENOENT)?;
+    if !is_dir(found.inode().stat()?.st_mode) {
+        return Err(Errno::ENOTDIR);
+    }
+    if Arc::ptr_eq(&found.dentry, &found.mount.root) {
+        return Err(Errno::EBUSY);
+    }
+    Err(modify_error(task, &p.parent))
+}
+
+/// `unlink(path)`.
+pub fn sys_unlink(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_unlink(task, libc::AT_FDCWD, args.u64(0))
+}
+
+/// `unlinkat(dirfd, path, flags)`.
+pub fn sys_unlinkat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let flags = args.i32(2);
+    if flags & !libc::AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & libc::AT_REMOVEDIR != 0 {
+        do_rmdir(task, args.i32(0), args.u64(1))
+    } else {
+        do_unlink(task, args.i32(0), args.u64(1))
+    }
+}
+
+/// `rmdir(path)`.
+pub fn sys_rmdir(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_rmdir(task, libc::AT_FDCWD, args.u64(0))
+}
+
+fn do_rename(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr: u64, flags: u32) -> SysResult {
+    const NOREPLACE: u32 = 1;
+    const EXCHANGE: u32 = 2;
+    const WHITEOUT: u32 = 4;
+    if flags & !(NOREPLACE | EXCHANGE | WHITEOUT) != 0 || (flags & NOREPLACE != 0 && flags & EXCHANGE != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let old = task.mm.read_path(old_addr)?;
+    let new = task.mm.read_path(new_addr)?;
+    let po = parent_of(task, olddirfd, &old)?;
+    let pn = parent_of(task, newdirfd, &new)?;
+    if po.kind != LastKind::Normal {
+        return Err(Errno::EBUSY);
+    }
+    if pn.kind != LastKind::Normal {
+        return Err(if flags & NOREPLACE != 0 {
+            Errno::EEXIST
+        } else {
+            Errno::EBUSY
+        });
+    }
+    if !Arc::ptr_eq(&po.parent.mount, &pn.parent.mount) {
+        return Err(Errno::EXDEV);
+    }
+    if po.parent.mount.read_only {
+        return Err(Errno::EROFS);
+    }
+    let w = task.fs.walker(&task.creds);
+    w.lookup_in(&po.parent, &po.last)?.ok_or(Errno::ENOENT)?;
+    if flags & NOREPLACE != 0 && w.lookup_in(&pn.parent, &pn.last)?.is_some() {
+        return Err(Errno::EEXIST);
+    }
+    Err(modify_error(task, &po.parent))
+}
+
+/// `rename(old, new)`.
+pub fn sys_rename(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_rename(task, libc::AT_FDCWD, args.u64(0), libc::AT_FDCWD, args.u64(1), 0)
+}
+
+/// `renameat(olddirfd, old, newdirfd, new)`.
+pub fn sys_renameat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_rename(task, args.i32(0), args.u64(1), args.i32(2), args.u64(3), 0)
+}
+
+/// `renameat2(olddirfd, old, newdirfd, new, flags)`.
+pub fn sys_renameat2(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    do_rename(task, args.i32(0), args.u64(1), args.i32(2), args.u64(3), args.u32(4))
+}
+
+/// Changing attributes of `target` (chmod, chown, utimes): EROFS on a
+/// read-only mount, EPERM otherwise (in-sentry nodes are immutable).
+fn setattr_error(target: &Target) -> Errno {
+    match target {
+        Target::Loc(l) if l.mount.read_only => Errno::EROFS,
+        _ => Errno::EPERM,
+    }
+}
+
+fn path_target(task: &Task, dirfd: i32, path_addr: u64, flags: i32, allowed: i32) -> Result<Target, Errno> {
+    if flags & !allowed != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = read_path_maybe_empty(task, path_addr, false)?;
+    target_at(
+        task,
+        dirfd,
+        &path,
+        flags & libc::AT_SYMLINK_NOFOLLOW == 0,
+        flags & libc::AT_EMPTY_PATH != 0,
+    )
+}
+
+fn fd_target(task: &Task, fd: i32) -> Result<Target, Errno> {
+    let file = task.fds.get(fd)?;
+    if file.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    Ok(match file.location() {
+        Some(l) => Target::Loc(l.clone()),
+        None => Target::File(file),
+    })
+}
+
+/// `chmod(path, mode)`.
+pub fn sys_chmod(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    Err(setattr_error(&path_target(task, libc::AT_FDCWD, args.u64(0), 0, 0)?))
+}
+
+/// `fchmod(fd, mode)`.
+pub fn sys_fchmod(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    Err(setattr_error(&fd_target(task, args.i32(0))?))
+}
+
+/// `fchmodat(dirfd, path, mode)`.
+pub fn sys_fchmodat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    Err(setattr_error(&path_target(task, args.i32(0), args.u64(1), 0, 0)?))
+}
+
+/// `chown(path, uid, gid)`.
+pub fn sys_chown(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    Err(setattr_error(&path_target(task, libc::AT_FDCWD, args.u64(0), 0, 0)?))
+}
+
+/// `fchown(fd, uid, gid)`.
+pub fn sys_fchown(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    Err(setattr_error(&fd_target(task, args.i32(0))?))
+}
+
+/// `lchown(path, uid, gid)`.
+pub fn sys_lchown(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let nofollow = libc::AT_SYMLINK_NOFOLLOW;
+    Err(setattr_error(&path_target(
+        task,
+        libc::AT_FDCWD,
+        args.u64(0),
+        nofollow,
+        nofollow,
+    )?))
+}
+
+/// `fchownat(dirfd, path, uid, gid, flags)`.
+pub fn sys_fchownat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let allowed = libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH;
+    Err(setattr_error(&path_target(
+        task,
+        args.i32(0),
+        args.u64(1),
+        args.i32(4),
+        allowed,
+    )?))
+}
+
+/// `truncate(path, length)`.
+pub fn sys_truncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if args.i64(1) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = task.mm.read_path(args.u64(0))?;
+    let loc = vfs::lookup_at(task, libc::AT_FDCWD, &path, true)?;
+    let st = loc.inode().stat()?;
+    if is_dir(st.st_mode) {
+        return Err(Errno::EISDIR);
+    }
+    if !is_reg(st.st_mode) {
+        return Err(Errno::EINVAL);
+    }
+    if loc.mount.read_only {
+        return Err(Errno::EROFS);
+    }
+    perm::check(&task.creds, &st, MAY_WRITE)?;
+    Err(Errno::EPERM)
+}
+
+/// `ftruncate(fd, length)`.
+pub fn sys_ftruncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let file = task.fds.get(args.i32(0))?;
+    if file.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    if args.i64(1) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let writable = matches!(file.flags() & libc::O_ACCMODE, libc::O_WRONLY | libc::O_RDWR);
+    if !writable || !is_reg(file.stat()?.st_mode) {
+        return Err(Errno::EINVAL);
+    }
+    Err(match file.location() {
+        Some(l) if l.mount.read_only => Errno::EROFS,
+        _ => Errno::EPERM,
+    })
+}
+
+/// `utimensat(dirfd, path, times, flags)` (NULL path: the fd itself).
+pub fn sys_utimensat(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let (dirfd, path_addr, times, flags) = (args.i32(0), args.u64(1), args.u64(2), args.i32(3));
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut both_omit = false;
+    if times != 0 {
+        let ts: [i64; 4] = task.mm.read_obj(times)?;
+        for nsec in [ts[1], ts[3]] {
+            if nsec != libc::UTIME_NOW && nsec != libc::UTIME_OMIT && !(0..1_000_000_000).contains(&nsec) {
+                return Err(Errno::EINVAL);
+            }
+        }
+        both_omit = ts[1] == libc::UTIME_OMIT && ts[3] == libc::UTIME_OMIT;
+    }
+    let target = if path_addr == 0 {
+        if dirfd == libc::AT_FDCWD {
+            return Err(Errno::EFAULT);
+        }
+        fd_target(task, dirfd)?
+    } else {
+        path_target(task, dirfd, path_addr, flags, flags)?
+    };
+    if both_omit {
+        return Ok(0);
+    }
+    Err(setattr_error(&target))
 }

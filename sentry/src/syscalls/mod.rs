@@ -5,6 +5,7 @@
 //! every x86-64 syscall number to its handler and its support status.
 
 pub mod file;
+pub mod futex;
 pub mod identity;
 pub mod mmap;
 pub mod rw;

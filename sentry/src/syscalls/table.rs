@@ -2,7 +2,7 @@
 //! and its status. The same table drives dispatch, `runsc help syscalls`
 //! and the README's coverage figures.
 
-use super::{file, identity, mmap, rw, signal, thread, time, Handler};
+use super::{file, futex, identity, mmap, rw, signal, thread, time, Handler};
 use syscalls::Errno;
 
 /// How completely a syscall is implemented.
@@ -163,6 +163,10 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_rt_sigaction => partial(signal::sys_rt_sigaction, "dispositions recorded; handlers are not yet invoked"),
         SYS_rt_sigprocmask => full(signal::sys_rt_sigprocmask),
         SYS_sigaltstack => partial(signal::sys_sigaltstack, "recorded; handlers are not yet invoked"),
+        SYS_kill => partial(signal::sys_kill, "own process only (others are ESRCH); caught signals are ENOSYS until delivery lands"),
+        SYS_tkill => partial(signal::sys_tkill, "own thread only; caught signals are ENOSYS until delivery lands"),
+        SYS_tgkill => partial(signal::sys_tgkill, "own thread only; caught signals are ENOSYS until delivery lands"),
+        SYS_futex => partial(futex::sys_futex, "single-threaded: WAKE wakes nobody, WAIT sleeps until its timeout; WAKE_OP and PI ops are ENOSYS"),
         _ => UNIMPLEMENTED,
     }
 }

@@ -1,85 +1,268 @@
-//! Per-thread and per-process housekeeping: arch_prctl, tid address, limits, exit.
+//! Per-thread and per-process housekeeping: arch_prctl, the tid address,
+//! robust lists, limits, resource usage, prctl, randomness, exit.
 
 use super::{SysResult, SyscallArgs};
-use crate::kernel::Task;
-use syscalls::Errno;
+use crate::kernel::{
+    limits::{Limit, RLIM_NLIMITS},
+    task::ExitStatus,
+    Task,
+};
+use crate::platform::ptrace::layout::TASK_SIZE;
+use syscalls::{
+    structs::{Rlimit, Rusage, Sysinfo},
+    Errno, Pod,
+};
 
-/// `arch_prctl` (not yet written).
-pub fn sys_arch_prctl(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+const ARCH_SET_GS: i32 = 0x1001;
+const ARCH_SET_FS: i32 = 0x1002;
+const ARCH_GET_FS: i32 = 0x1003;
+const ARCH_GET_GS: i32 = 0x1004;
+/// Size of `struct robust_list_head`.
+const ROBUST_LIST_HEAD_SIZE: u64 = 24;
+/// The most file descriptors a process may be allowed (`fs.nr_open`).
+const NR_OPEN: u64 = 1 << 20;
+
+/// `arch_prctl`: the FS and GS bases (TLS) live in the thread's registers.
+pub fn sys_arch_prctl(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let addr = args.u64(1);
+    match args.i32(0) {
+        ARCH_SET_FS | ARCH_SET_GS if addr >= TASK_SIZE => Err(Errno::EPERM),
+        ARCH_SET_FS => {
+            task.thread.regs_mut().fs_base = addr;
+            Ok(0)
+        }
+        ARCH_SET_GS => {
+            task.thread.regs_mut().gs_base = addr;
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            let v = task.thread.regs().fs_base;
+            task.mm.write_obj(addr, &v)?;
+            Ok(0)
+        }
+        ARCH_GET_GS => {
+            let v = task.thread.regs().gs_base;
+            task.mm.write_obj(addr, &v)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
 }
 
-/// `set_tid_address` (not yet written).
-pub fn sys_set_tid_address(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `set_tid_address`: remembered for CLONE_CHILD_CLEARTID semantics at exit.
+pub fn sys_set_tid_address(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    task.clear_child_tid = args.u64(0);
+    Ok(task.tid as u64)
 }
 
-/// `set_robust_list` (not yet written).
-pub fn sys_set_robust_list(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `set_robust_list`.
+pub fn sys_set_robust_list(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if args.u64(1) != ROBUST_LIST_HEAD_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    task.robust_list = (args.u64(0), args.u64(1));
+    Ok(0)
 }
 
-/// `get_robust_list` (not yet written).
-pub fn sys_get_robust_list(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `get_robust_list` (own thread only for now).
+pub fn sys_get_robust_list(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let pid = args.i32(0);
+    if pid != 0 && pid != task.tid {
+        return Err(Errno::ESRCH);
+    }
+    task.mm.write_obj(args.u64(1), &task.robust_list.0)?;
+    task.mm.write_obj(args.u64(2), &task.robust_list.1)?;
+    Ok(0)
 }
 
-/// `exit` (not yet written).
-pub fn sys_exit(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `exit`: with one thread per process for now, the process ends.
+pub fn sys_exit(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    task.exit_status = Some(ExitStatus::Exited(args.i32(0) & 0xff));
+    Ok(0)
 }
 
-/// `exit_group` (not yet written).
-pub fn sys_exit_group(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `exit_group`.
+pub fn sys_exit_group(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    task.exit_status = Some(ExitStatus::Exited(args.i32(0) & 0xff));
+    Ok(0)
 }
 
-/// `sched_yield` (not yet written).
+/// `sched_yield`.
 pub fn sys_sched_yield(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+    std::thread::yield_now();
+    Ok(0)
 }
 
-/// `sched_getaffinity` (not yet written).
-pub fn sys_sched_getaffinity(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `sched_getaffinity`: the CPUs the sandbox may use (the sentry's own set).
+pub fn sys_sched_getaffinity(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let pid = args.i32(0);
+    if pid != 0 && pid != task.tid {
+        return Err(if pid < 0 { Errno::EINVAL } else { Errno::ESRCH });
+    }
+    let len = args.usize(1);
+    if len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut mask = vec![0u8; len.min(8192)];
+    // SAFETY: the raw syscall writes at most `mask.len()` bytes into `mask`.
+    let n = unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, mask.len(), mask.as_mut_ptr()) };
+    if n < 0 {
+        return Err(Errno::last());
+    }
+    task.mm.write(args.u64(2), &mask[..n as usize])?;
+    Ok(n as u64)
 }
 
-/// `getrandom` (not yet written).
-pub fn sys_getrandom(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `getrandom`.
+pub fn sys_getrandom(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let flags = args.u32(2);
+    let known = (libc::GRND_NONBLOCK | libc::GRND_RANDOM | libc::GRND_INSECURE) as u32;
+    if flags & !known != 0 || (flags & libc::GRND_RANDOM as u32 != 0 && flags & libc::GRND_INSECURE as u32 != 0) {
+        return Err(Errno::EINVAL);
+    }
+    // Linux returns at most 32 MiB - 1 per call.
+    let len = args.usize(1).min((32 << 20) - 1);
+    let mut done = 0usize;
+    let mut chunk = vec![0u8; len.min(1 << 16)];
+    while done < len {
+        let want = (len - done).min(chunk.len());
+        // SAFETY: getrandom writes at most `want` bytes into `chunk`.
+        let n = unsafe { libc::getrandom(chunk.as_mut_ptr().cast(), want, 0) };
+        if n <= 0 {
+            return Err(Errno::last());
+        }
+        let n = n as usize;
+        match task.mm.write(args.u64(0) + done as u64, &chunk[..n]) {
+            Ok(()) => done += n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done as u64)
 }
 
-/// `sysinfo` (not yet written).
-pub fn sys_sysinfo(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `sysinfo`: host memory figures, the sandbox's own uptime and task count.
+pub fn sys_sysinfo(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let mut info = Sysinfo::zeroed();
+    // SAFETY: sysinfo writes one struct sysinfo into `info`.
+    if unsafe { libc::sysinfo(&mut info) } != 0 {
+        return Err(Errno::last());
+    }
+    info.uptime = task.kernel.boot_time.elapsed().as_secs() as i64;
+    info.procs = 1;
+    task.mm.write_obj(args.u64(0), &info)?;
+    Ok(0)
 }
 
-/// `umask` (not yet written).
-pub fn sys_umask(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `umask`.
+pub fn sys_umask(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let old = task.fs.umask;
+    task.fs.umask = args.u32(0) & 0o777;
+    Ok(old as u64)
 }
 
-/// `prlimit64` (not yet written).
-pub fn sys_prlimit64(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// Reads, checks and applies a new limit; returns the old one.
+fn prlimit(task: &mut Task, resource: u32, new: Option<Rlimit>) -> Result<Limit, Errno> {
+    if resource as usize >= RLIM_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    let old = task.limits.get(resource).ok_or(Errno::EINVAL)?;
+    if let Some(new) = new {
+        if new.rlim_cur > new.rlim_max {
+            return Err(Errno::EINVAL);
+        }
+        if new.rlim_max > old.max && !task.creds.is_root() {
+            return Err(Errno::EPERM);
+        }
+        if resource == libc::RLIMIT_NOFILE as u32 && new.rlim_max > NR_OPEN {
+            return Err(Errno::EPERM);
+        }
+        task.limits.0[resource as usize] = Limit { cur: new.rlim_cur, max: new.rlim_max };
+    }
+    Ok(old)
 }
 
-/// `getrlimit` (not yet written).
-pub fn sys_getrlimit(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `prlimit64` (own process only).
+pub fn sys_prlimit64(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let pid = args.i32(0);
+    if pid != 0 && pid != task.tgid {
+        return Err(Errno::ESRCH);
+    }
+    let new = if args.u64(2) != 0 { Some(task.mm.read_obj::<Rlimit>(args.u64(2))?) } else { None };
+    let old = prlimit(task, args.u32(1), new)?;
+    if args.u64(3) != 0 {
+        task.mm.write_obj(args.u64(3), &Rlimit { rlim_cur: old.cur, rlim_max: old.max })?;
+    }
+    Ok(0)
 }
 
-/// `setrlimit` (not yet written).
-pub fn sys_setrlimit(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `getrlimit`.
+pub fn sys_getrlimit(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let old = prlimit(task, args.u32(0), None)?;
+    task.mm.write_obj(args.u64(1), &Rlimit { rlim_cur: old.cur, rlim_max: old.max })?;
+    Ok(0)
 }
 
-/// `getrusage` (not yet written).
-pub fn sys_getrusage(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `setrlimit`.
+pub fn sys_setrlimit(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let new: Rlimit = task.mm.read_obj(args.u64(1))?;
+    prlimit(task, args.u32(0), Some(new))?;
+    Ok(0)
 }
 
-/// `prctl` (not yet written).
-pub fn sys_prctl(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Err(Errno::ENOSYS)
+/// `getrusage`: CPU time of the stub (all counted as user time for now).
+pub fn sys_getrusage(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let who = args.i32(0);
+    let mut usage = Rusage::zeroed();
+    match who {
+        libc::RUSAGE_SELF | libc::RUSAGE_THREAD => {
+            let mut ts = syscalls::structs::Timespec::zeroed();
+            let clock = (!task.mm.stub_pid << 3) | 2;
+            // SAFETY: clock_gettime writes one timespec into `ts`.
+            if unsafe { libc::clock_gettime(clock, &mut ts) } == 0 {
+                usage.ru_utime.tv_sec = ts.tv_sec;
+                usage.ru_utime.tv_usec = ts.tv_nsec / 1000;
+            }
+        }
+        libc::RUSAGE_CHILDREN => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    task.mm.write_obj(args.u64(1), &usage)?;
+    Ok(0)
+}
+
+/// `prctl`: the options a single-process sandbox needs today.
+pub fn sys_prctl(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    match args.i32(0) {
+        libc::PR_SET_NAME => {
+            let mut name = task.mm.read_cstring(args.u64(1), usize::MAX).or_else(|_| {
+                // Names longer than 15 bytes are truncated, not refused.
+                task.mm.read_vec(args.u64(1), 16)
+            })?;
+            name.truncate(15);
+            if let Some(nul) = name.iter().position(|&b| b == 0) {
+                name.truncate(nul);
+            }
+            task.comm = name;
+            Ok(0)
+        }
+        libc::PR_GET_NAME => {
+            let mut buf = [0u8; 16];
+            for (d, s) in buf.iter_mut().zip(task.comm.iter().take(15)) {
+                *d = *s;
+            }
+            task.mm.write(args.u64(1), &buf)?;
+            Ok(0)
+        }
+        libc::PR_SET_NO_NEW_PRIVS => {
+            if args.u64(1) != 1 || args.u64(2) != 0 || args.u64(3) != 0 || args.u64(4) != 0 {
+                return Err(Errno::EINVAL);
+            }
+            task.no_new_privs = true;
+            Ok(0)
+        }
+        libc::PR_GET_NO_NEW_PRIVS => Ok(task.no_new_privs as u64),
+        libc::PR_GET_DUMPABLE => Ok(1),
+        _ => Err(Errno::EINVAL),
+    }
 }

@@ -1,0 +1,99 @@
+//! `runsc boot` (internal): the sentry process. Reads its [`BootConfig`]
+//! from a pipe, then hands over to the sentry library for good.
+
+use crate::error::CliError;
+use crate::logging::{self, LogConfig};
+use crate::GlobalFlags;
+use clap::Args;
+use sentry::boot::BootConfig;
+use std::io::Read;
+
+/// Arguments of `runsc boot`.
+#[derive(Debug, Args)]
+pub struct BootArgs {
+    /// The fd of the sentry's end of the seqpacket socket to the gofer.
+    #[arg(long, value_name = "N")]
+    pub gofer_fd: i32,
+    /// The fd to read the JSON boot configuration from (until EOF).
+    #[arg(long, value_name = "M")]
+    pub config_fd: i32,
+    /// Debug log file (`%COMMAND%` is replaced by `boot`).
+    #[arg(long, value_name = "FILE")]
+    pub debug_log: Option<String>,
+    /// Log every guest system call.
+    #[arg(long)]
+    pub strace: bool,
+}
+
+/// Upper bound on the config size: a config is argv + env, far below this.
+const MAX_CONFIG: u64 = 64 << 20;
+
+/// Boots the sandbox and exits the process with the container's status.
+pub fn run(global: &GlobalFlags, args: BootArgs) -> Result<u8, CliError> {
+    let strace = args.strace || global.strace;
+    let debug_log = args.debug_log.as_deref().or(global.debug_log.as_deref());
+    logging::init(&LogConfig::for_command(
+        debug_log,
+        global.log_format,
+        global.debug,
+        strace,
+        "boot",
+    ))?;
+    if args.gofer_fd == args.config_fd {
+        return Err(CliError::SameFd("gofer-fd", "config-fd"));
+    }
+    let config_fd = super::take_fd("config-fd", args.config_fd)?;
+    let gofer = super::take_fd("gofer-fd", args.gofer_fd)?;
+    let mut config = read_config(std::fs::File::from(config_fd))?;
+    config.strace |= strace;
+    tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "booting sandbox");
+    let status = sentry::boot::run(config, gofer);
+    std::process::exit(status)
+}
+
+/// Reads and parses the config (bounded, so a broken parent cannot make
+/// the sentry allocate without limit).
+fn read_config(reader: impl Read) -> Result<BootConfig, CliError> {
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_CONFIG)
+        .read_to_end(&mut buf)
+        .map_err(|e| CliError::io("reading the boot configuration", e))?;
+    Ok(serde_json::from_slice(&buf)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let config = BootConfig {
+            argv: vec!["/bin/echo".into(), "hi".into()],
+            env: vec!["A=B".into()],
+            cwd: "/tmp".into(),
+            hostname: "h".into(),
+            uid: 1,
+            gid: 2,
+            additional_gids: vec![3],
+            umask: 0o22,
+            strace: true,
+            rlimits: vec![(7, 1024, 4096)],
+        };
+        let json = serde_json::to_vec(&config).unwrap();
+        let back = read_config(json.as_slice()).unwrap();
+        assert_eq!(back.argv, config.argv);
+        assert_eq!(back.rlimits, config.rlimits);
+        assert_eq!((back.uid, back.gid, back.umask, back.strace), (1, 2, 0o22, true));
+    }
+
+    #[test]
+    fn bad_json_is_a_clear_runtime_error() {
+        let err = read_config(&b"{\"argv\": [1"[..]).unwrap_err();
+        assert!(matches!(err, CliError::BadConfig(_)));
+        assert_eq!(err.exit_code(), 125);
+        assert!(err.to_string().starts_with("invalid boot configuration"));
+        assert!(read_config(&b""[..]).is_err());
+    }
+}

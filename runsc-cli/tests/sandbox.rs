@@ -1,0 +1,343 @@
+//! End-to-end tests of `runsc do` for the first milestone: programs from the
+//! host root run inside the sandbox with the right output and exit status,
+//! and cannot touch host processes or host files (invariant 1).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const RUNSC: &str = env!("CARGO_BIN_EXE_runsc");
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Output of a finished command.
+struct Out {
+    /// Exit code, or 128+N when killed by signal N.
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `cmd` with stdin from /dev/null, capturing output, killing it after TIMEOUT.
+fn run(cmd: &mut Command) -> Out {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t_out = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = so.read_to_string(&mut s);
+        s
+    });
+    let t_err = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = se.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("timed out after {TIMEOUT:?}: {cmd:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Out {
+        code,
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+    }
+}
+
+/// `runsc do ARGS...`.
+fn runsc_do(args: &[&str]) -> Out {
+    run(Command::new(RUNSC).arg("do").args(args))
+}
+
+/// A unique name fragment for temp files.
+fn unique() -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// A fresh temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("runsc-it-{tag}-{}", unique()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Compiles a C program with gcc into `dir` and returns the executable path.
+fn compile_c(dir: &Path, name: &str, src: &str) -> PathBuf {
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, src).unwrap();
+    let exe = dir.join(name);
+    let out = run(Command::new("gcc").arg("-O0").arg("-o").arg(&exe).arg(&c));
+    assert_eq!(out.code, 0, "gcc failed: {out:?}");
+    exe
+}
+
+#[test]
+fn echo_prints_hello() {
+    let out = runsc_do(&["/bin/echo", "hello"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "hello\n", "{out:?}");
+}
+
+#[test]
+fn false_exits_1() {
+    let out = runsc_do(&["/bin/false"]);
+    assert_eq!(out.code, 1, "{out:?}");
+}
+
+#[test]
+fn null_dereference_exits_139() {
+    let dir = TempDir::new("segv");
+    let exe = compile_c(
+        &dir.0,
+        "segv",
+        "int main(void) { volatile int *p = (volatile int *)0; return *p; }\n",
+    );
+    let out = runsc_do(&[exe.to_str().unwrap()]);
+    assert_eq!(out.code, 128 + 11, "{out:?}");
+}
+
+#[test]
+fn missing_program_exits_127_with_message() {
+    let out = runsc_do(&["/rvisor/no/such/program"]);
+    assert_eq!(out.code, 127, "{out:?}");
+    assert!(
+        out.stderr.contains("/rvisor/no/such/program"),
+        "message should name the program: {out:?}"
+    );
+}
+
+#[test]
+fn python_runs_json_and_hashlib() {
+    let digest = {
+        let out = run(Command::new("/usr/bin/python3")
+            .args(["-c", "import hashlib; print(hashlib.sha256(b'rvisor').hexdigest())"]));
+        assert_eq!(out.code, 0, "native python: {out:?}");
+        out.stdout.trim().to_string()
+    };
+    assert_eq!(digest.len(), 64);
+    let out = runsc_do(&[
+        "/usr/bin/python3",
+        "-c",
+        "import json,hashlib,os; print(os.getpid(), hashlib.sha256(b'rvisor').hexdigest(), json.dumps({'a':[1,2]}))",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, format!("1 {digest} {{\"a\": [1, 2]}}\n"), "{out:?}");
+}
+
+/// Runs `argv` natively and in the sandbox and checks the outputs are equal.
+fn assert_same_as_native(argv: &[&str]) {
+    let native = run(Command::new(argv[0]).args(&argv[1..]).env("LC_ALL", "C"));
+    assert_eq!(native.code, 0, "native: {native:?}");
+    let sandboxed = run(Command::new(RUNSC).arg("do").args(argv).env("LC_ALL", "C"));
+    assert_eq!(sandboxed.code, 0, "sandbox: {sandboxed:?}");
+    assert_eq!(
+        sandboxed.stdout, native.stdout,
+        "sandbox output differs from native; sandbox stderr:\n{}",
+        sandboxed.stderr
+    );
+}
+
+#[test]
+fn cat_os_release_matches_native() {
+    assert_same_as_native(&["/bin/cat", "/etc/os-release"]);
+}
+
+#[test]
+fn ls_la_usr_lib_matches_native() {
+    assert_same_as_native(&["/bin/ls", "-la", "/usr/lib"]);
+}
+
+#[test]
+fn uname_r_differs_from_host() {
+    let host = run(Command::new("uname").arg("-r"));
+    assert_eq!(host.code, 0);
+    let out = runsc_do(&["/bin/uname", "-r"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.trim().is_empty(), "{out:?}");
+    assert_ne!(
+        out.stdout, host.stdout,
+        "the sandbox must not report the host kernel release"
+    );
+}
+
+/// A host process killed on drop, so a failing assertion does not leak it.
+struct HostSleep(Child);
+
+impl Drop for HostSleep {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The state letter from /proc/PID/stat (after the parenthesised comm).
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.trim_start().chars().next()
+}
+
+const INVARIANT1_SRC: &str = r#"
+/* Tries every way this milestone's sandbox could reach a host process or a
+ * host file. Inside the sandbox none of this may have any host effect. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static long raw_syscall3(long nr, long a, long b, long c) {
+    long ret;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return ret;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3)
+        return 2;
+    pid_t pid = (pid_t)atoi(argv[1]);
+    const char *path = argv[2];
+    const char msg[] = "escaped\n";
+
+    printf("kill=%d\n", kill(pid, SIGKILL));
+    printf("sys_kill=%ld\n", syscall(SYS_kill, pid, SIGKILL));
+    printf("sys_tkill=%ld\n", syscall(SYS_tkill, pid, SIGKILL));
+    printf("sys_tgkill=%ld\n", syscall(SYS_tgkill, pid, pid, SIGKILL));
+    printf("asm_kill=%ld\n", raw_syscall3(SYS_kill, pid, SIGKILL, 0));
+    long pidfd = syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd >= 0)
+        printf("pidfd_send_signal=%ld\n", syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0));
+
+    int fd = open(path, O_CREAT | O_WRONLY, 0644);
+    if (fd >= 0)
+        printf("open_write=%zd\n", write(fd, msg, strlen(msg)));
+    fd = (int)syscall(SYS_open, path, O_CREAT | O_WRONLY, 0644);
+    if (fd >= 0)
+        printf("sys_open_write=%zd\n", write(fd, msg, strlen(msg)));
+    fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_CREAT | O_WRONLY, 0644);
+    if (fd >= 0)
+        printf("sys_openat_write=%zd\n", write(fd, msg, strlen(msg)));
+    fd = (int)syscall(SYS_creat, path, 0644);
+    if (fd >= 0)
+        printf("sys_creat_write=%zd\n", write(fd, msg, strlen(msg)));
+    fd = (int)raw_syscall3(SYS_open, (long)path, O_CREAT | O_WRONLY, 0644);
+    if (fd >= 0)
+        printf("asm_open_write=%zd\n", write(fd, msg, strlen(msg)));
+    printf("done\n");
+    return 0;
+}
+"#;
+
+#[test]
+fn invariant1_cannot_kill_host_process_or_create_host_file() {
+    let dir = TempDir::new("inv1");
+    let exe = compile_c(&dir.0, "inv1", INVARIANT1_SRC);
+    let sleep = HostSleep(Command::new("sleep").arg("1000").spawn().unwrap());
+    let pid = sleep.0.id();
+    let target = PathBuf::from(format!("/tmp/rvisor-inv1-{}", unique()));
+    assert!(!target.exists());
+
+    let out = runsc_do(&[exe.to_str().unwrap(), &pid.to_string(), target.to_str().unwrap()]);
+    // Look at (and clean up) the host file before any assertion can bail out.
+    let exists = target.exists();
+    let _ = std::fs::remove_file(&target);
+    let pid_t = libc::pid_t::try_from(pid).unwrap();
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let alive = unsafe { libc::kill(pid_t, 0) } == 0;
+    let state = proc_state(pid);
+    // The attack program must have actually run to the end inside the sandbox.
+    assert!(out.stdout.contains("done"), "attack program did not run: {out:?}");
+    assert!(alive, "host sleep {pid} was killed from inside the sandbox: {out:?}");
+    assert!(
+        matches!(state, Some(s) if s != 'Z' && s != 'X'),
+        "host sleep state {state:?}: {out:?}"
+    );
+    assert!(!exists, "sandbox created host file {}: {out:?}", target.display());
+    drop(sleep);
+}
+
+#[test]
+fn strace_logs_decoded_syscalls() {
+    let dir = TempDir::new("strace");
+    let log = dir.0.join("debug.log");
+    let out = run(Command::new(RUNSC)
+        .args(["do", "--strace", "--debug-log"])
+        .arg(&log)
+        .arg("/bin/true"));
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut text = out.stderr.clone();
+    // The debug log may be written as the given file or a file next to it.
+    if let Ok(entries) = std::fs::read_dir(&dir.0) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with("debug.log") {
+                text.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+    }
+    let decoded = text.contains("execve") || text.contains("brk(") || text.contains("openat(AT_FDCWD, \"");
+    assert!(decoded, "no decoded syscall in strace output:\n{text}");
+    assert!(text.contains("= "), "no syscall results in strace output:\n{text}");
+}
+
+#[test]
+fn help_syscalls_prints_table_with_counts() {
+    let out = run(Command::new(RUNSC).args(["help", "syscalls"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    for name in ["read", "openat", "getpid", "mmap"] {
+        assert!(
+            out.stdout.lines().any(|l| l.split_whitespace().any(|w| w == name)),
+            "{name} missing: {out:?}"
+        );
+    }
+    let last = out.stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let nums: Vec<u32> = last
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    assert!(last.contains("syscalls:") && nums.len() == 4, "summary line: {last}");
+    assert_eq!(nums[0], nums[1] + nums[2] + nums[3], "counts must add up: {last}");
+    assert!(nums[0] >= 300, "x86-64 has well over 300 syscalls: {last}");
+    assert!(nums[1] + nums[2] >= 50, "this milestone implements dozens: {last}");
+}

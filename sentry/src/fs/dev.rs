@@ -1,0 +1,186 @@
+//! devfs: the sandbox's /dev. The host's /dev is never reachable; these
+//! devices are implemented in the sentry.
+
+use super::synthetic::{anon_dev, StaticDir, StaticSymlink, SyntheticFs};
+use crate::vfs::inode::{makedev, next_ino, synthetic_stat};
+use crate::vfs::{FileOps, FileSystem, Inode};
+use std::sync::Arc;
+use syscalls::structs::{Stat, Statfs};
+use syscalls::Errno;
+
+/// Which device a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// /dev/null: reads EOF, writes vanish.
+    Null,
+    /// /dev/zero: reads zeros.
+    Zero,
+    /// /dev/full: reads zeros, writes ENOSPC.
+    Full,
+    /// /dev/random and /dev/urandom: the host's getrandom.
+    Random,
+    /// /dev/tty: ENXIO until controlling terminals exist.
+    Tty,
+}
+
+/// A character device node.
+pub struct DevNode {
+    stat: Stat,
+    device: Device,
+}
+
+impl DevNode {
+    fn new(dev: u64, device: Device, major: u32, minor: u32) -> Arc<DevNode> {
+        Arc::new(DevNode {
+            stat: synthetic_stat(dev, next_ino(), libc::S_IFCHR | 0o666, makedev(major, minor)),
+            device,
+        })
+    }
+}
+
+impl Inode for DevNode {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.stat)
+    }
+
+    fn open(&self, _flags: i32) -> Result<Box<dyn FileOps>, Errno> {
+        if self.device == Device::Tty {
+            return Err(Errno::ENXIO);
+        }
+        Ok(Box::new(DevFile {
+            stat: self.stat,
+            device: self.device,
+        }))
+    }
+}
+
+/// An open device.
+pub struct DevFile {
+    stat: Stat,
+    device: Device,
+}
+
+impl FileOps for DevFile {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.stat)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn lseek(&self, _current: u64, _offset: i64, _whence: i32) -> Result<u64, Errno> {
+        // Character devices ignore seeks and stay at 0, as Linux's do.
+        Ok(0)
+    }
+
+    fn read(&self, buf: &mut [u8], _offset: u64, _nonblock: bool) -> Result<usize, Errno> {
+        match self.device {
+            Device::Null => Ok(0),
+            Device::Zero | Device::Full => {
+                buf.fill(0);
+                Ok(buf.len())
+            }
+            Device::Random => fill_random(buf),
+            Device::Tty => Err(Errno::ENXIO),
+        }
+    }
+
+    fn write(&self, buf: &[u8], _offset: u64, _nonblock: bool) -> Result<usize, Errno> {
+        match self.device {
+            Device::Full => Err(Errno::ENOSPC),
+            Device::Tty => Err(Errno::ENXIO),
+            _ => Ok(buf.len()),
+        }
+    }
+}
+
+/// Fills `buf` from the host's getrandom (short only on error).
+pub fn fill_random(buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: the pointer and length name the unfilled tail of `buf`.
+        let n = unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
+        if n < 0 {
+            let e = Errno::last();
+            if e == Errno::EINTR {
+                continue;
+            }
+            return if done > 0 { Ok(done) } else { Err(e) };
+        }
+        done += n as usize;
+    }
+    Ok(done)
+}
+
+/// The devfs filesystem.
+pub struct DevFs {
+    root: Arc<dyn Inode>,
+}
+
+impl DevFs {
+    /// A fresh devfs.
+    pub fn new() -> Arc<DevFs> {
+        let dev = anon_dev();
+        let mut entries: Vec<(Vec<u8>, Arc<dyn Inode>)> = vec![
+            (b"null".to_vec(), DevNode::new(dev, Device::Null, 1, 3)),
+            (b"zero".to_vec(), DevNode::new(dev, Device::Zero, 1, 5)),
+            (b"full".to_vec(), DevNode::new(dev, Device::Full, 1, 7)),
+            (b"random".to_vec(), DevNode::new(dev, Device::Random, 1, 8)),
+            (b"urandom".to_vec(), DevNode::new(dev, Device::Random, 1, 9)),
+            (b"tty".to_vec(), DevNode::new(dev, Device::Tty, 5, 0)),
+            (b"fd".to_vec(), StaticSymlink::new(dev, b"/proc/self/fd")),
+            (b"stdin".to_vec(), StaticSymlink::new(dev, b"/proc/self/fd/0")),
+            (b"stdout".to_vec(), StaticSymlink::new(dev, b"/proc/self/fd/1")),
+            (b"stderr".to_vec(), StaticSymlink::new(dev, b"/proc/self/fd/2")),
+        ];
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Arc::new(DevFs {
+            root: StaticDir::new(dev, 0o755, entries),
+        })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> Arc<dyn Inode> {
+        self.root.clone()
+    }
+}
+
+impl FileSystem for DevFs {
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        SyntheticFs {
+            magic: super::TMPFS_MAGIC,
+        }
+        .statfs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_behave() {
+        let d = DevFile {
+            stat: synthetic_stat(1, 1, libc::S_IFCHR | 0o666, 0),
+            device: Device::Full,
+        };
+        let mut buf = [7u8; 8];
+        assert_eq!(d.read(&mut buf, 0, false), Ok(8));
+        assert_eq!(buf, [0; 8]);
+        assert_eq!(d.write(b"x", 0, false), Err(Errno::ENOSPC));
+        let n = DevFile {
+            stat: d.stat,
+            device: Device::Null,
+        };
+        assert_eq!(n.read(&mut buf, 0, false), Ok(0));
+        assert_eq!(n.write(b"abc", 0, false), Ok(3));
+        let r = DevFile {
+            stat: d.stat,
+            device: Device::Random,
+        };
+        let mut big = [0u8; 64];
+        assert_eq!(r.read(&mut big, 0, false), Ok(64));
+        assert!(big.iter().any(|&b| b != 0));
+    }
+}

@@ -1,0 +1,136 @@
+//! Host fds handed to the container as they are: its stdio. Reads, writes
+//! and terminal ioctls go to the host fd; fstat reports the host fd's
+//! attributes (fine for a pipe or a terminal).
+
+use crate::mm::MemoryManager;
+use crate::vfs::FileOps;
+use std::os::fd::{AsRawFd, OwnedFd};
+use syscalls::structs::{KernelTermios, Stat, Statfs, Winsize};
+use syscalls::{Errno, Pod};
+
+/// A host fd owned by the sentry.
+pub struct HostFile {
+    fd: OwnedFd,
+}
+
+impl HostFile {
+    /// Wraps `fd`.
+    pub fn new(fd: OwnedFd) -> Self {
+        HostFile { fd }
+    }
+
+    /// For O_NONBLOCK descriptions: EAGAIN unless the fd is ready for `events`.
+    fn ready(&self, events: i16) -> Result<(), Errno> {
+        let mut p = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        if n < 0 {
+            return Err(Errno::last());
+        }
+        if n == 0 {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(())
+    }
+}
+
+/// Retries a host call interrupted by a host signal.
+fn retry(mut f: impl FnMut() -> isize) -> Result<usize, Errno> {
+    loop {
+        let n = f();
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = Errno::last();
+        if e != Errno::EINTR {
+            return Err(e);
+        }
+    }
+}
+
+impl FileOps for HostFile {
+    fn stat(&self) -> Result<Stat, Errno> {
+        let mut st = Stat::zeroed();
+        // SAFETY: `st` is a valid, writable struct stat.
+        if unsafe { libc::fstat(self.fd.as_raw_fd(), &mut st) } < 0 {
+            return Err(Errno::last());
+        }
+        Ok(st)
+    }
+
+    fn read(&self, buf: &mut [u8], _offset: u64, nonblock: bool) -> Result<usize, Errno> {
+        if nonblock && !buf.is_empty() {
+            self.ready(libc::POLLIN)?;
+        }
+        // SAFETY: `buf` is valid for writes of its length.
+        retry(|| unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
+    }
+
+    fn write(&self, buf: &[u8], _offset: u64, nonblock: bool) -> Result<usize, Errno> {
+        if nonblock && !buf.is_empty() {
+            self.ready(libc::POLLOUT)?;
+        }
+        // SAFETY: `buf` is valid for reads of its length.
+        retry(|| unsafe { libc::write(self.fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) })
+    }
+
+    fn lseek(&self, _current: u64, offset: i64, whence: i32) -> Result<u64, Errno> {
+        // SAFETY: lseek on an owned fd has no memory effects.
+        let r = unsafe { libc::lseek(self.fd.as_raw_fd(), offset, whence) };
+        if r < 0 {
+            return Err(Errno::last());
+        }
+        Ok(r as u64)
+    }
+
+    fn ioctl(&self, mm: &MemoryManager, cmd: u32, arg: u64) -> Result<u64, Errno> {
+        let fd = self.fd.as_raw_fd();
+        match cmd as libc::Ioctl {
+            libc::TCGETS => {
+                let mut t = KernelTermios::default();
+                // SAFETY: TCGETS writes one kernel termios (36 bytes) into `t`.
+                if unsafe { libc::ioctl(fd, libc::TCGETS, &mut t as *mut KernelTermios) } < 0 {
+                    return Err(Errno::last());
+                }
+                mm.write_obj(arg, &t)?;
+                Ok(0)
+            }
+            libc::TIOCGWINSZ => {
+                let mut w = Winsize::zeroed();
+                // SAFETY: TIOCGWINSZ writes one struct winsize into `w`.
+                if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut w as *mut Winsize) } < 0 {
+                    return Err(Errno::last());
+                }
+                mm.write_obj(arg, &w)?;
+                Ok(0)
+            }
+            libc::FIONREAD => {
+                let mut n: libc::c_int = 0;
+                // SAFETY: FIONREAD writes one int into `n`.
+                if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n as *mut libc::c_int) } < 0 {
+                    return Err(Errno::last());
+                }
+                mm.write_obj(arg, &n)?;
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn name(&self) -> Vec<u8> {
+        format!("host:[{}]", self.fd.as_raw_fd()).into_bytes()
+    }
+
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        let mut s = Statfs::zeroed();
+        // SAFETY: `s` is a valid, writable struct statfs.
+        if unsafe { libc::fstatfs(self.fd.as_raw_fd(), &mut s) } < 0 {
+            return Err(Errno::last());
+        }
+        Ok(s)
+    }
+}

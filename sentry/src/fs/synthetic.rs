@@ -1,0 +1,128 @@
+//! In-sentry nodes with fixed contents: directories with a fixed list of
+//! children (the devfs root, the empty /proc and /sys for now, mountpoint
+//! placeholders) and symlinks with a fixed target.
+
+use crate::vfs::inode::{dtype_of, makedev, next_ino, synthetic_stat};
+use crate::vfs::{FileSystem, Inode, RawDirent};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use syscalls::structs::{Stat, Statfs};
+use syscalls::Errno;
+
+/// A fresh anonymous device number (major 0), one per in-sentry filesystem.
+pub fn anon_dev() -> u64 {
+    static NEXT: AtomicU32 = AtomicU32::new(16);
+    makedev(0, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A directory with a fixed list of children.
+pub struct StaticDir {
+    stat: Stat,
+    entries: Vec<(Vec<u8>, Arc<dyn Inode>)>,
+}
+
+impl StaticDir {
+    /// A read-only directory (mode 0555) on device `dev` with `entries`.
+    pub fn new(dev: u64, mode: u32, entries: Vec<(Vec<u8>, Arc<dyn Inode>)>) -> Arc<StaticDir> {
+        Arc::new(StaticDir {
+            stat: synthetic_stat(dev, next_ino(), libc::S_IFDIR | mode, 0),
+            entries,
+        })
+    }
+
+    /// An empty directory on a device of its own (`_magic` names the
+    /// filesystem it stands in for).
+    pub fn empty_root(_magic: i64) -> Arc<dyn Inode> {
+        StaticDir::new(anon_dev(), 0o555, Vec::new())
+    }
+
+    /// The filesystem object for statfs of such a mount.
+    pub fn fs(magic: i64) -> Arc<dyn FileSystem> {
+        Arc::new(SyntheticFs { magic })
+    }
+}
+
+impl Inode for StaticDir {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.stat)
+    }
+
+    fn lookup(&self, names: &[&[u8]]) -> Result<Vec<Arc<dyn Inode>>, Errno> {
+        let Some(first) = names.first() else {
+            return Ok(Vec::new());
+        };
+        let Some((_, node)) = self.entries.iter().find(|(n, _)| n == first) else {
+            return Ok(Vec::new());
+        };
+        let mut out = vec![node.clone()];
+        if names.len() > 1
+            && node
+                .stat()
+                .map(|s| crate::vfs::inode::is_dir(s.st_mode))
+                .unwrap_or(false)
+        {
+            out.extend(node.lookup(&names[1..]).unwrap_or_default());
+        }
+        Ok(out)
+    }
+
+    fn readdir(&self, cookie: u64, max: usize) -> Result<Vec<RawDirent>, Errno> {
+        let start = usize::try_from(cookie).unwrap_or(usize::MAX);
+        Ok(self
+            .entries
+            .iter()
+            .enumerate()
+            .skip(start)
+            .take(max)
+            .map(|(i, (name, node))| {
+                let st = node.stat().unwrap_or(self.stat);
+                RawDirent {
+                    ino: st.st_ino,
+                    cookie: i as u64 + 1,
+                    dtype: dtype_of(st.st_mode),
+                    name: name.clone(),
+                }
+            })
+            .collect())
+    }
+}
+
+/// A symlink with a fixed target.
+pub struct StaticSymlink {
+    stat: Stat,
+    target: Vec<u8>,
+}
+
+impl StaticSymlink {
+    /// A symlink on device `dev` pointing at `target`.
+    pub fn new(dev: u64, target: &[u8]) -> Arc<StaticSymlink> {
+        let mut stat = synthetic_stat(dev, next_ino(), libc::S_IFLNK | 0o777, 0);
+        stat.st_size = target.len() as i64;
+        Arc::new(StaticSymlink {
+            stat,
+            target: target.to_vec(),
+        })
+    }
+}
+
+impl Inode for StaticSymlink {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.stat)
+    }
+
+    fn readlink(&self) -> Result<Vec<u8>, Errno> {
+        Ok(self.target.clone())
+    }
+}
+
+/// statfs for in-sentry filesystems.
+pub struct SyntheticFs {
+    /// The filesystem's magic number.
+    pub magic: i64,
+}
+
+impl FileSystem for SyntheticFs {
+    fn statfs(&self) -> Result<Statfs, Errno> {
+        Ok(super::synthetic_statfs(self.magic))
+    }
+}

@@ -1,0 +1,141 @@
+//! Opening files: the `open` flag rules (O_CREAT, O_EXCL, O_NOFOLLOW,
+//! O_DIRECTORY, O_PATH, O_TRUNC and access modes against the node's type,
+//! its permissions and the mount's read-only flag), and opening programs
+//! for execve.
+
+use super::file::{DirFile, FileDescription, FileRef, PathFile};
+use super::inode::{is_dir, is_reg, is_symlink};
+use super::mount::Location;
+use super::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
+use super::walk::{LastKind, Walker};
+use crate::kernel::Credentials;
+use syscalls::Errno;
+
+/// Flags kept by an `O_PATH` open (everything else is ignored).
+const O_PATH_KEEP: i32 = libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY | libc::O_CLOEXEC;
+
+/// The error for creating a name in `dir` (nothing can be created yet):
+/// EROFS on a read-only mount, else the permission error or EPERM.
+pub fn create_error(creds: &Credentials, dir: &Location) -> Errno {
+    if dir.mount.read_only {
+        return Errno::EROFS;
+    }
+    match dir.inode().stat() {
+        Ok(st) => match perm::check(creds, &st, MAY_WRITE | MAY_EXEC) {
+            Err(e) => e,
+            Ok(()) => Errno::EPERM,
+        },
+        Err(e) => e,
+    }
+}
+
+/// Resolves and opens `path` from `start` with open(2) `flags`.
+pub fn open_path(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32) -> Result<FileRef, Errno> {
+    let mut flags = flags;
+    if flags & libc::O_PATH != 0 {
+        flags &= O_PATH_KEEP;
+    }
+    if flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        if flags & libc::O_ACCMODE == libc::O_RDONLY {
+            return Err(Errno::EINVAL);
+        }
+        let dir = w.resolve(start, path, true)?;
+        if !is_dir(dir.inode().stat()?.st_mode) {
+            return Err(Errno::ENOTDIR);
+        }
+        return Err(create_error(w.creds, &dir));
+    }
+    let loc = if flags & libc::O_CREAT != 0 {
+        if flags & libc::O_DIRECTORY != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let p = w.resolve_parent(start, path)?;
+        if p.kind != LastKind::Normal {
+            return Err(Errno::EISDIR);
+        }
+        match w.lookup_in(&p.parent, &p.last)? {
+            None if p.trailing_slash => return Err(Errno::EISDIR),
+            None => return Err(create_error(w.creds, &p.parent)),
+            Some(found) => {
+                if flags & libc::O_EXCL != 0 {
+                    return Err(Errno::EEXIST);
+                }
+                let st = found.inode().stat()?;
+                if is_symlink(st.st_mode) {
+                    if flags & libc::O_NOFOLLOW != 0 {
+                        return Err(Errno::ELOOP);
+                    }
+                    match w.resolve(start, path, true) {
+                        // A dangling link: O_CREAT would create its target.
+                        Err(Errno::ENOENT) => return Err(create_error(w.creds, &p.parent)),
+                        r => r?,
+                    }
+                } else {
+                    if p.trailing_slash || is_dir(st.st_mode) {
+                        return Err(Errno::EISDIR);
+                    }
+                    found
+                }
+            }
+        }
+    } else {
+        w.resolve(start, path, flags & libc::O_NOFOLLOW == 0)?
+    };
+    open_location(w, loc, flags)
+}
+
+/// Opens an already resolved location with open(2) `flags`.
+pub fn open_location(w: &Walker<'_>, loc: Location, flags: i32) -> Result<FileRef, Errno> {
+    let st = loc.inode().stat()?;
+    let mode = st.st_mode;
+    if flags & libc::O_DIRECTORY != 0 && !is_dir(mode) {
+        return Err(Errno::ENOTDIR);
+    }
+    if flags & libc::O_PATH != 0 {
+        return Ok(FileDescription::new(
+            Box::new(PathFile::new(loc.inode().clone())),
+            flags,
+            Some(loc),
+        ));
+    }
+    if is_symlink(mode) {
+        return Err(Errno::ELOOP);
+    }
+    let acc = flags & libc::O_ACCMODE;
+    let trunc = flags & libc::O_TRUNC != 0;
+    if is_dir(mode) && acc != libc::O_RDONLY {
+        return Err(Errno::EISDIR);
+    }
+    let mut mask = match acc {
+        libc::O_RDONLY => MAY_READ,
+        libc::O_WRONLY => MAY_WRITE,
+        _ => MAY_READ | MAY_WRITE,
+    };
+    if trunc {
+        mask |= MAY_WRITE;
+    }
+    if mask & MAY_WRITE != 0 && loc.mount.read_only && (is_reg(mode) || is_dir(mode)) {
+        return Err(Errno::EROFS);
+    }
+    perm::check(w.creds, &st, mask)?;
+    let ops: Box<dyn super::FileOps> = if is_dir(mode) {
+        let parent_ino = loc.parent(w.root).inode().stat()?.st_ino;
+        Box::new(DirFile::new(loc.inode().clone(), parent_ino)?)
+    } else {
+        loc.inode().open(flags)?
+    };
+    Ok(FileDescription::new(ops, flags, Some(loc)))
+}
+
+/// Opens the program `path` for execve: symlinks followed; EACCES unless a
+/// regular file with an execute bit the credentials may use.
+pub fn open_exec_path(w: &Walker<'_>, start: &Location, path: &[u8]) -> Result<FileRef, Errno> {
+    let loc = w.resolve(start, path, true)?;
+    let st = loc.inode().stat()?;
+    if !is_reg(st.st_mode) {
+        return Err(Errno::EACCES);
+    }
+    perm::check(w.creds, &st, MAY_EXEC)?;
+    let ops = loc.inode().open(libc::O_RDONLY)?;
+    Ok(FileDescription::new(ops, libc::O_RDONLY, Some(loc)))
+}
