@@ -49,17 +49,33 @@ pub fn confine(root: &Path) -> Result<OwnedFd, GoferError> {
     // (a lookup of "/" never enters a mount stacked on the root itself),
     // so bind it onto a staging directory inside a private tmpfs instead.
     // The source is named through an fd opened before the tmpfs can hide it.
-    let source = nix::fcntl::open(root, nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .map_err(|e| GoferError::nix("open(root)", e))?;
+    let source = nix::fcntl::open(
+        root,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| GoferError::nix("open(root)", e))?;
     let source_path = format!("/proc/self/fd/{source}");
     let staging_parent = "/tmp";
-    mount(Some("tmpfs"), staging_parent, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("size=64k,mode=0700"))
-        .map_err(|e| GoferError::nix("mount staging tmpfs", e))?;
+    mount(
+        Some("tmpfs"),
+        staging_parent,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("size=64k,mode=0700"),
+    )
+    .map_err(|e| GoferError::nix("mount staging tmpfs", e))?;
     let staging = "/tmp/root";
     nix::unistd::mkdir(staging, nix::sys::stat::Mode::from_bits_truncate(0o700))
         .map_err(|e| GoferError::nix("mkdir staging", e))?;
-    mount(Some(source_path.as_str()), staging, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .map_err(|e| GoferError::nix("bind mount root", e))?;
+    mount(
+        Some(source_path.as_str()),
+        staging,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| GoferError::nix("bind mount root", e))?;
     let _ = nix::unistd::close(source);
     nix::unistd::chdir(staging).map_err(|e| GoferError::nix("chdir(root)", e))?;
     // pivot_root(".", "."): the old root ends up stacked on top of the new
@@ -67,6 +83,13 @@ pub fn confine(root: &Path) -> Result<OwnedFd, GoferError> {
     nix::unistd::pivot_root(".", ".").map_err(|e| GoferError::nix("pivot_root", e))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| GoferError::nix("umount old root", e))?;
     nix::unistd::chdir("/").map_err(|e| GoferError::nix("chdir(/)", e))?;
+    // When the served tree contains /tmp (e.g. it is the host's `/`), the
+    // recursive bind copied the staging tmpfs too; take it off so the tree's
+    // own /tmp shows again. Otherwise there is nothing to undo.
+    match umount2(staging_parent, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::ENOENT) | Err(nix::errno::Errno::EINVAL) => {}
+        Err(e) => return Err(GoferError::nix("umount staging", e)),
+    }
     crate::sys::openat_cwd_root().map_err(|errno| GoferError::Sys { what: "open(/)", errno })
 }
 

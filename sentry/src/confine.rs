@@ -30,7 +30,13 @@ pub fn confine_sentry() -> Result<(), Errno> {
     // SAFETY: plain system calls on NUL-terminated strings that outlive them.
     unsafe {
         check(libc::unshare(libc::CLONE_NEWNS))?;
-        check(libc::mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()))?;
+        check(libc::mount(
+            std::ptr::null(),
+            root.as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ))?;
         check(libc::mount(
             tmpfs.as_ptr(),
             mountpoint.as_ptr(),

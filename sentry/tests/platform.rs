@@ -1,7 +1,7 @@
 //! The ptrace platform end to end: a stub forked from the zygote runs raw
 //! machine code; its syscalls are trapped (never executed), injected calls
 //! run, and faults come back as events.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use sentry::platform::ptrace::{layout::StubLayout, Zygote};
 use sentry::platform::Event;
@@ -24,7 +24,10 @@ fn run_in_fresh_stub() {
     let mut thread = zygote.spawn_stub().unwrap();
     let prot = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64;
     let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
-    let page = thread.inject(libc::SYS_mmap, [0, 4096, prot, flags, u64::MAX, 0]).unwrap().unwrap();
+    let page = thread
+        .inject(libc::SYS_mmap, [0, 4096, prot, flags, u64::MAX, 0])
+        .unwrap()
+        .unwrap();
     let mm = sentry::mm::MemoryManager::new(thread.tid, (0, 0));
     mm.write(page, CODE).unwrap();
     thread.regs_mut().rip = page;

@@ -22,7 +22,15 @@ pub struct Credentials {
 impl Credentials {
     /// Credentials with every uid equal to `uid` and every gid to `gid`.
     pub fn new(uid: u32, gid: u32, groups: Vec<u32>) -> Self {
-        Credentials { ruid: uid, euid: uid, suid: uid, rgid: gid, egid: gid, sgid: gid, groups }
+        Credentials {
+            ruid: uid,
+            euid: uid,
+            suid: uid,
+            rgid: gid,
+            egid: gid,
+            sgid: gid,
+            groups,
+        }
     }
 
     /// True when the task acts as the sandbox's root (full capabilities inside).

@@ -21,15 +21,39 @@ pub struct Limits(pub [Limit; RLIM_NLIMITS]);
 impl Default for Limits {
     /// The limits a fresh Linux process has (Debian defaults).
     fn default() -> Self {
-        let inf = Limit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+        let inf = Limit {
+            cur: RLIM_INFINITY,
+            max: RLIM_INFINITY,
+        };
         let mut l = [inf; RLIM_NLIMITS];
-        l[libc::RLIMIT_STACK as usize] = Limit { cur: 8 << 20, max: RLIM_INFINITY };
-        l[libc::RLIMIT_CORE as usize] = Limit { cur: 0, max: RLIM_INFINITY };
-        l[libc::RLIMIT_NOFILE as usize] = Limit { cur: 1024, max: 1 << 20 };
-        l[libc::RLIMIT_NPROC as usize] = Limit { cur: 63_000, max: 63_000 };
-        l[libc::RLIMIT_MEMLOCK as usize] = Limit { cur: 8 << 20, max: 8 << 20 };
-        l[libc::RLIMIT_SIGPENDING as usize] = Limit { cur: 63_000, max: 63_000 };
-        l[libc::RLIMIT_MSGQUEUE as usize] = Limit { cur: 819_200, max: 819_200 };
+        l[libc::RLIMIT_STACK as usize] = Limit {
+            cur: 8 << 20,
+            max: RLIM_INFINITY,
+        };
+        l[libc::RLIMIT_CORE as usize] = Limit {
+            cur: 0,
+            max: RLIM_INFINITY,
+        };
+        l[libc::RLIMIT_NOFILE as usize] = Limit {
+            cur: 1024,
+            max: 1 << 20,
+        };
+        l[libc::RLIMIT_NPROC as usize] = Limit {
+            cur: 63_000,
+            max: 63_000,
+        };
+        l[libc::RLIMIT_MEMLOCK as usize] = Limit {
+            cur: 8 << 20,
+            max: 8 << 20,
+        };
+        l[libc::RLIMIT_SIGPENDING as usize] = Limit {
+            cur: 63_000,
+            max: 63_000,
+        };
+        l[libc::RLIMIT_MSGQUEUE as usize] = Limit {
+            cur: 819_200,
+            max: 819_200,
+        };
         l[libc::RLIMIT_NICE as usize] = Limit { cur: 0, max: 0 };
         l[libc::RLIMIT_RTPRIO as usize] = Limit { cur: 0, max: 0 };
         Limits(l)

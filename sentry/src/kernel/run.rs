@@ -86,7 +86,10 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus,
     });
 
     let thread = zygote.spawn_stub()?;
-    let reserved = (kernel.layout.trampoline, kernel.layout.trampoline + crate::platform::ptrace::layout::TRAMPOLINE_SIZE);
+    let reserved = (
+        kernel.layout.trampoline,
+        kernel.layout.trampoline + crate::platform::ptrace::layout::TRAMPOLINE_SIZE,
+    );
     let mut limits = super::limits::Limits::default();
     for &(resource, cur, max) in &config.rlimits {
         if let Some(slot) = limits.0.get_mut(resource as usize) {
@@ -133,7 +136,10 @@ pub fn run_task(task: &mut Task) -> ExitStatus {
             Ok(event) => event,
             Err(e) => {
                 tracing::error!("platform failure: {e}");
-                return ExitStatus::Signaled { signal: libc::SIGKILL, core: false };
+                return ExitStatus::Signaled {
+                    signal: libc::SIGKILL,
+                    core: false,
+                };
             }
         };
         match event {
@@ -163,13 +169,21 @@ pub fn run_task(task: &mut Task) -> ExitStatus {
                 // Handlers are not invoked yet: a fault takes the default
                 // action, which for every fault signal is to dump core.
                 tracing::debug!("fault {:?}", fault);
-                return ExitStatus::Signaled { signal: fault.signal, core: default_action_is_core(fault.signal) };
+                return ExitStatus::Signaled {
+                    signal: fault.signal,
+                    core: default_action_is_core(fault.signal),
+                };
             }
             Event::HostSignal(sig) => {
                 // Asynchronous host signals never reach the guest directly.
                 tracing::debug!("host signal {sig} for stub suppressed");
             }
-            Event::Gone => return ExitStatus::Signaled { signal: libc::SIGKILL, core: false },
+            Event::Gone => {
+                return ExitStatus::Signaled {
+                    signal: libc::SIGKILL,
+                    core: false,
+                }
+            }
         }
     }
 }

@@ -36,7 +36,11 @@ pub struct SignalState {
 
 impl Default for SignalState {
     fn default() -> Self {
-        SignalState { actions: [KernelSigaction::default(); NSIG], mask: 0, altstack: (0, libc::SS_DISABLE, 0) }
+        SignalState {
+            actions: [KernelSigaction::default(); NSIG],
+            mask: 0,
+            altstack: (0, libc::SS_DISABLE, 0),
+        }
     }
 }
 

@@ -339,7 +339,7 @@ pub fn span(elf: &ElfFile) -> (u64, u64) {
 /// `EINVAL` if the bias is not page aligned or puts a segment outside the
 /// user address space (as Linux's `elf_map` failing).
 pub fn load_plan(elf: &ElfFile, bias: u64) -> Result<LoadPlan, Errno> {
-    if bias % PAGE_SIZE != 0 {
+    if !bias.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
     let mut maps = Vec::new();
@@ -348,7 +348,7 @@ pub fn load_plan(elf: &ElfFile, bias: u64) -> Result<LoadPlan, Errno> {
         validate_load(ph)?;
         let start = ph.vaddr.checked_add(bias).ok_or(Errno::EINVAL)?;
         let mem_end = start.checked_add(ph.memsz).ok_or(Errno::EINVAL)?;
-        if page_up(mem_end).map_or(true, |e| e > TASK_SIZE) {
+        if page_up(mem_end).is_none_or(|e| e > TASK_SIZE) {
             return Err(Errno::EINVAL);
         }
         let page_off = start % PAGE_SIZE;
@@ -634,7 +634,7 @@ mod tests {
                     }
                 }
             }
-            if rng.next() % 10 == 0 {
+            if rng.next().is_multiple_of(10) {
                 let len = (rng.next() as usize) % v.len();
                 v.truncate(len);
             }
@@ -649,7 +649,7 @@ mod tests {
         // Fully random headers.
         for _ in 0..5_000 {
             let mut v: Vec<u8> = (0..(rng.next() % 400)).map(|_| rng.next() as u8).collect();
-            if v.len() > 8 && rng.next() % 2 == 0 {
+            if v.len() > 8 && rng.next().is_multiple_of(2) {
                 v[..8].copy_from_slice(&ehdr(ET_DYN, 0, 1)[..8]);
             }
             let _ = parse(&v);

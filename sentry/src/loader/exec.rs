@@ -100,13 +100,16 @@ fn map_elf(task: &mut Task, file: &FileRef, image: &elf::ElfFile, hint: u64) -> 
     Ok(plan)
 }
 
+/// The ELF file an execve ends up loading.
+struct Resolved {
+    file: FileRef,
+    image: elf::ElfFile,
+    argv: Vec<Vec<u8>>,
+}
+
 /// Opens `path` for execution, following `#!` interpreters; returns the
-/// ELF file, its parsed headers, the path actually loaded and the argv.
-fn resolve(
-    task: &Task,
-    path: &[u8],
-    mut argv: Vec<Vec<u8>>,
-) -> Result<(FileRef, elf::ElfFile, Vec<u8>, Vec<Vec<u8>>), Errno> {
+/// ELF file, its parsed headers and the (possibly rewritten) argv.
+fn resolve(task: &Task, path: &[u8], mut argv: Vec<Vec<u8>>) -> Result<Resolved, Errno> {
     let mut path = path.to_vec();
     for _ in 0..=MAX_SCRIPT_DEPTH {
         let file = vfs::open_exec(task, &path)?;
@@ -121,7 +124,7 @@ fn resolve(
             }
             None => {
                 let image = elf::parse(&FileReader(&file))?;
-                return Ok((file, image, path, argv));
+                return Ok(Resolved { file, image, argv });
             }
         }
     }
@@ -131,7 +134,7 @@ fn resolve(
 /// Loads `path` into the task's (empty) address space and sets its registers
 /// to start it. `argv[0]` is passed as given; `path` is `AT_EXECFN`.
 pub fn load_program(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
-    let (file, image, _loaded_path, argv) = resolve(task, path, argv)?;
+    let Resolved { file, image, argv } = resolve(task, path, argv)?;
     // AT_EXECFN and the task name are the path given to execve, even for a
     // `#!` script whose interpreter is what actually gets mapped.
     let loaded_path = path.to_vec();
@@ -157,11 +160,7 @@ pub fn load_program(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<
 
     // The stack: one mapping of the stack rlimit's size, just below the
     // trampoline; pages are only allocated when touched.
-    let limit = task
-        .limits
-        .get(libc::RLIMIT_STACK as u32)
-        .map(|l| l.cur)
-        .unwrap_or(8 << 20);
+    let limit = task.limits.get(libc::RLIMIT_STACK).map(|l| l.cur).unwrap_or(8 << 20);
     let stack_size = limit.clamp(128 << 10, MAX_STACK) & !(PAGE - 1);
     let stack_top = task.thread.layout.stack_top;
     let stack_prot = if image.stack_executable { libc::PROT_EXEC } else { 0 } | libc::PROT_READ | libc::PROT_WRITE;

@@ -46,8 +46,14 @@ impl MemoryManager {
         addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;
         let mut done = 0;
         while done < buf.len() {
-            let local = libc::iovec { iov_base: buf[done..].as_mut_ptr().cast(), iov_len: buf.len() - done };
-            let remote = libc::iovec { iov_base: (addr + done as u64) as *mut libc::c_void, iov_len: buf.len() - done };
+            let local = libc::iovec {
+                iov_base: buf[done..].as_mut_ptr().cast(),
+                iov_len: buf.len() - done,
+            };
+            let remote = libc::iovec {
+                iov_base: (addr + done as u64) as *mut libc::c_void,
+                iov_len: buf.len() - done,
+            };
             // SAFETY: `local` points into `buf`, valid for writes of its length;
             // the remote iovec names guest memory, which the kernel checks.
             let n = unsafe { libc::process_vm_readv(self.stub_pid, &local, 1, &remote, 1, 0) };
@@ -80,8 +86,14 @@ impl MemoryManager {
         addr.checked_add(data.len() as u64).ok_or(Errno::EFAULT)?;
         let mut done = 0;
         while done < data.len() {
-            let local = libc::iovec { iov_base: data[done..].as_ptr() as *mut libc::c_void, iov_len: data.len() - done };
-            let remote = libc::iovec { iov_base: (addr + done as u64) as *mut libc::c_void, iov_len: data.len() - done };
+            let local = libc::iovec {
+                iov_base: data[done..].as_ptr() as *mut libc::c_void,
+                iov_len: data.len() - done,
+            };
+            let remote = libc::iovec {
+                iov_base: (addr + done as u64) as *mut libc::c_void,
+                iov_len: data.len() - done,
+            };
             // SAFETY: `local` points into `data`, valid for reads of its length
             // (the kernel only reads it); the remote side is guest memory.
             let n = unsafe { libc::process_vm_writev(self.stub_pid, &local, 1, &remote, 1, 0) };

@@ -67,17 +67,25 @@ impl MemoryManager {
             return Err(Errno::EINVAL);
         }
         let kind = req.flags & (libc::MAP_SHARED | libc::MAP_PRIVATE | libc::MAP_SHARED_VALIDATE) as u32;
-        if kind != libc::MAP_SHARED as u32 && kind != libc::MAP_PRIVATE as u32 && kind != libc::MAP_SHARED_VALIDATE as u32 {
+        if kind != libc::MAP_SHARED as u32
+            && kind != libc::MAP_PRIVATE as u32
+            && kind != libc::MAP_SHARED_VALIDATE as u32
+        {
             return Err(Errno::EINVAL);
         }
         let fixed = req.flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) as u32 != 0;
-        if fixed && req.addr % PAGE != 0 {
+        if fixed && !req.addr.is_multiple_of(PAGE) {
             return Err(Errno::EINVAL);
         }
-        if req.offset % PAGE != 0 {
+        if !req.offset.is_multiple_of(PAGE) {
             return Err(Errno::EINVAL);
         }
-        if req.addr.checked_add(len).is_none_or(|end| end > crate::platform::ptrace::layout::TASK_SIZE) && fixed {
+        if req
+            .addr
+            .checked_add(len)
+            .is_none_or(|end| end > crate::platform::ptrace::layout::TASK_SIZE)
+            && fixed
+        {
             return Err(Errno::ENOMEM);
         }
         if fixed && self.overlaps_reserved(req.addr, len) {
@@ -96,21 +104,39 @@ impl MemoryManager {
                 let host_fd = mf.file.mmap_host_fd()?;
                 let st = mf.file.stat()?;
                 let stub_fd = donate_fd(thread, mf.donor, host_fd)?;
-                let args = [req.addr, len, req.prot as u64, req.flags as u64, stub_fd.0 as u64, req.offset];
+                let args = [
+                    req.addr,
+                    len,
+                    req.prot as u64,
+                    req.flags as u64,
+                    stub_fd.0 as u64,
+                    req.offset,
+                ];
                 let result = check(thread.inject(libc::SYS_mmap, args));
                 stub_fd.close(thread).map_err(Errno::from)?;
-                let kind = VmaKind::File { name: mf.file.path(), dev: st.st_dev, ino: st.st_ino };
+                let kind = VmaKind::File {
+                    name: mf.file.path(),
+                    dev: st.st_dev,
+                    ino: st.st_ino,
+                };
                 (result?, kind)
             }
         };
         let offset = if anonymous { 0 } else { req.offset };
-        self.vmas.insert(Vma { start: addr, end: addr + len, prot: req.prot, flags: req.flags, offset, kind: vma_kind });
+        self.vmas.insert(Vma {
+            start: addr,
+            end: addr + len,
+            prot: req.prot,
+            flags: req.flags,
+            offset,
+            kind: vma_kind,
+        });
         Ok(addr)
     }
 
     /// munmap(2): the trampoline is skipped, everything else unmapped.
     pub fn munmap(&mut self, thread: &mut StubThread, addr: u64, len: u64) -> Result<(), Errno> {
-        if addr % PAGE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE) || len == 0 {
             return Err(Errno::EINVAL);
         }
         let len = page_align_up(len).ok_or(Errno::EINVAL)?;
@@ -132,7 +158,7 @@ impl MemoryManager {
 
     /// mprotect(2).
     pub fn mprotect(&mut self, thread: &mut StubThread, addr: u64, len: u64, prot: u32) -> Result<(), Errno> {
-        if addr % PAGE != 0 {
+        if !addr.is_multiple_of(PAGE) {
             return Err(Errno::EINVAL);
         }
         let len = page_align_up(len).ok_or(Errno::ENOMEM)?;
@@ -142,7 +168,9 @@ impl MemoryManager {
         check(thread.inject(libc::SYS_mprotect, [addr, len, prot as u64, 0, 0, 0]))?;
         // The host accepted it, so the range is mapped; the mirror follows
         // (it may lag behind host-side stack growth, which is harmless here).
-        let _ = self.vmas.protect(addr, len, prot & !(libc::PROT_GROWSDOWN | libc::PROT_GROWSUP) as u32);
+        let _ = self
+            .vmas
+            .protect(addr, len, prot & !(libc::PROT_GROWSDOWN | libc::PROT_GROWSUP) as u32);
         Ok(())
     }
 

@@ -32,7 +32,11 @@ pub fn sys_futex(task: &mut Task, args: &SyscallArgs) -> SysResult {
             if current != val {
                 return Err(Errno::EAGAIN);
             }
-            let timeout = if args.u64(3) != 0 { Some(task.mm.read_obj::<Timespec>(args.u64(3))?) } else { None };
+            let timeout = if args.u64(3) != 0 {
+                Some(task.mm.read_obj::<Timespec>(args.u64(3))?)
+            } else {
+                None
+            };
             match timeout {
                 Some(ts) => {
                     if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
@@ -42,7 +46,11 @@ pub fn sys_futex(task: &mut Task, args: &SyscallArgs) -> SysResult {
                     let relative = if op & FUTEX_CMD_MASK == FUTEX_WAIT {
                         Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
                     } else {
-                        let clock = if op & 256 != 0 { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC };
+                        let clock = if op & 256 != 0 {
+                            libc::CLOCK_REALTIME
+                        } else {
+                            libc::CLOCK_MONOTONIC
+                        };
                         let mut now = syscalls::Pod::zeroed();
                         // SAFETY: clock_gettime writes one timespec into `now`.
                         unsafe { libc::clock_gettime(clock, &mut now) };

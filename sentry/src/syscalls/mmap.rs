@@ -17,8 +17,14 @@ pub fn sys_brk(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// `mmap`.
 pub fn sys_mmap(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    let (addr, len, prot, flags, fd, offset) =
-        (args.u64(0), args.u64(1), args.u32(2), args.u32(3), args.i32(4), args.u64(5));
+    let (addr, len, prot, flags, fd, offset) = (
+        args.u64(0),
+        args.u64(1),
+        args.u32(2),
+        args.u32(3),
+        args.i32(4),
+        args.u64(5),
+    );
     if prot & !KNOWN_PROT != 0 {
         return Err(Errno::EINVAL);
     }
@@ -47,13 +53,21 @@ pub fn sys_mprotect(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if args.u32(2) & !KNOWN_PROT != 0 {
         return Err(Errno::EINVAL);
     }
-    task.mm.mprotect(&mut task.thread, args.u64(0), args.u64(1), args.u32(2))?;
+    task.mm
+        .mprotect(&mut task.thread, args.u64(0), args.u64(1), args.u32(2))?;
     Ok(0)
 }
 
 /// `mremap`.
 pub fn sys_mremap(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    task.mm.mremap(&mut task.thread, args.u64(0), args.u64(1), args.u64(2), args.u32(3), args.u64(4))
+    task.mm.mremap(
+        &mut task.thread,
+        args.u64(0),
+        args.u64(1),
+        args.u64(2),
+        args.u32(3),
+        args.u64(4),
+    )
 }
 
 /// `madvise`: the host applies the advice to the stub's pages.

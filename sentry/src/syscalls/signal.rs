@@ -27,7 +27,11 @@ pub fn sys_rt_sigaction(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if act != 0 && (sig == libc::SIGKILL || sig == libc::SIGSTOP) {
         return Err(Errno::EINVAL);
     }
-    let new = if act != 0 { Some(task.mm.read_obj::<KernelSigaction>(act)?) } else { None };
+    let new = if act != 0 {
+        Some(task.mm.read_obj::<KernelSigaction>(act)?)
+    } else {
+        None
+    };
     let slot = (sig - 1) as usize;
     let old = task.signals.actions[slot];
     if oldact != 0 {
@@ -46,7 +50,11 @@ pub fn sys_rt_sigprocmask(task: &mut Task, args: &SyscallArgs) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let (set, oldset) = (args.u64(1), args.u64(2));
-    let new = if set != 0 { Some(task.mm.read_obj::<u64>(set)?) } else { None };
+    let new = if set != 0 {
+        Some(task.mm.read_obj::<u64>(set)?)
+    } else {
+        None
+    };
     let old = task.signals.mask;
     if let Some(new) = new {
         task.signals.mask = match args.i32(0) {

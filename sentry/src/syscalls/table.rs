@@ -26,20 +26,29 @@ pub struct Entry {
 }
 
 const fn full(handler: Handler) -> Entry {
-    Entry { handler: Some(handler), support: Support::Full }
+    Entry {
+        handler: Some(handler),
+        support: Support::Full,
+    }
 }
 
 const fn partial(handler: Handler, note: &'static str) -> Entry {
-    Entry { handler: Some(handler), support: Support::Partial(note) }
+    Entry {
+        handler: Some(handler),
+        support: Support::Partial(note),
+    }
 }
 
-const UNIMPLEMENTED: Entry = Entry { handler: None, support: Support::Unimplemented(Errno::ENOSYS) };
+const UNIMPLEMENTED: Entry = Entry {
+    handler: None,
+    support: Support::Unimplemented(Errno::ENOSYS),
+};
 
 /// The entry for syscall `nr` (unknown numbers are unimplemented).
 #[allow(non_upper_case_globals)]
 pub fn lookup(nr: u64) -> Entry {
-    use libc::*;
     use super::stat;
+    use libc::*;
     let Ok(nr) = i64::try_from(nr) else {
         return UNIMPLEMENTED;
     };
@@ -53,8 +62,14 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_dup => full(file::sys_dup),
         SYS_dup2 => full(file::sys_dup2),
         SYS_dup3 => full(file::sys_dup3),
-        SYS_fcntl => partial(file::sys_fcntl, "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL; no locks, leases or pipe sizes"),
-        SYS_ioctl => partial(file::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX"),
+        SYS_fcntl => partial(
+            file::sys_fcntl,
+            "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL; no locks, leases or pipe sizes",
+        ),
+        SYS_ioctl => partial(
+            file::sys_ioctl,
+            "TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX",
+        ),
         SYS_chdir => full(file::sys_chdir),
         SYS_fchdir => full(file::sys_fchdir),
         SYS_getcwd => full(file::sys_getcwd),
@@ -111,7 +126,10 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_statx => full(stat::sys_statx),
         // Memory (mmap.rs).
         SYS_brk => full(mmap::sys_brk),
-        SYS_mmap => partial(mmap::sys_mmap, "MAP_SHARED|PROT_WRITE of gofer files needs the write path"),
+        SYS_mmap => partial(
+            mmap::sys_mmap,
+            "MAP_SHARED|PROT_WRITE of gofer files needs the write path",
+        ),
         SYS_munmap => full(mmap::sys_munmap),
         SYS_mprotect => full(mmap::sys_mprotect),
         SYS_mremap => full(mmap::sys_mremap),
@@ -140,8 +158,14 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_clock_getres => full(time::sys_clock_getres),
         SYS_gettimeofday => full(time::sys_gettimeofday),
         SYS_time => full(time::sys_time),
-        SYS_nanosleep => partial(time::sys_nanosleep, "not interruptible by signals until signal delivery lands"),
-        SYS_clock_nanosleep => partial(time::sys_clock_nanosleep, "not interruptible by signals until signal delivery lands"),
+        SYS_nanosleep => partial(
+            time::sys_nanosleep,
+            "not interruptible by signals until signal delivery lands",
+        ),
+        SYS_clock_nanosleep => partial(
+            time::sys_clock_nanosleep,
+            "not interruptible by signals until signal delivery lands",
+        ),
         // Threads, limits, misc (thread.rs).
         SYS_arch_prctl => partial(thread::sys_arch_prctl, "ARCH_SET_FS/GET_FS/SET_GS/GET_GS"),
         SYS_set_tid_address => full(thread::sys_set_tid_address),
@@ -158,15 +182,33 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_getrlimit => full(thread::sys_getrlimit),
         SYS_setrlimit => full(thread::sys_setrlimit),
         SYS_getrusage => partial(thread::sys_getrusage, "times only"),
-        SYS_prctl => partial(thread::sys_prctl, "PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_DUMPABLE"),
+        SYS_prctl => partial(
+            thread::sys_prctl,
+            "PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_DUMPABLE",
+        ),
         // Signals (signal.rs): recorded; delivery is the next milestone.
-        SYS_rt_sigaction => partial(signal::sys_rt_sigaction, "dispositions recorded; handlers are not yet invoked"),
+        SYS_rt_sigaction => partial(
+            signal::sys_rt_sigaction,
+            "dispositions recorded; handlers are not yet invoked",
+        ),
         SYS_rt_sigprocmask => full(signal::sys_rt_sigprocmask),
         SYS_sigaltstack => partial(signal::sys_sigaltstack, "recorded; handlers are not yet invoked"),
-        SYS_kill => partial(signal::sys_kill, "own process only (others are ESRCH); caught signals are ENOSYS until delivery lands"),
-        SYS_tkill => partial(signal::sys_tkill, "own thread only; caught signals are ENOSYS until delivery lands"),
-        SYS_tgkill => partial(signal::sys_tgkill, "own thread only; caught signals are ENOSYS until delivery lands"),
-        SYS_futex => partial(futex::sys_futex, "single-threaded: WAKE wakes nobody, WAIT sleeps until its timeout; WAKE_OP and PI ops are ENOSYS"),
+        SYS_kill => partial(
+            signal::sys_kill,
+            "own process only (others are ESRCH); caught signals are ENOSYS until delivery lands",
+        ),
+        SYS_tkill => partial(
+            signal::sys_tkill,
+            "own thread only; caught signals are ENOSYS until delivery lands",
+        ),
+        SYS_tgkill => partial(
+            signal::sys_tgkill,
+            "own thread only; caught signals are ENOSYS until delivery lands",
+        ),
+        SYS_futex => partial(
+            futex::sys_futex,
+            "single-threaded: WAKE wakes nobody, WAIT sleeps until its timeout; WAKE_OP and PI ops are ENOSYS",
+        ),
         _ => UNIMPLEMENTED,
     }
 }

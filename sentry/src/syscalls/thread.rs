@@ -100,7 +100,7 @@ pub fn sys_sched_getaffinity(task: &mut Task, args: &SyscallArgs) -> SysResult {
         return Err(if pid < 0 { Errno::EINVAL } else { Errno::ESRCH });
     }
     let len = args.usize(1);
-    if len % 8 != 0 {
+    if !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mut mask = vec![0u8; len.min(8192)];
@@ -116,8 +116,8 @@ pub fn sys_sched_getaffinity(task: &mut Task, args: &SyscallArgs) -> SysResult {
 /// `getrandom`.
 pub fn sys_getrandom(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let flags = args.u32(2);
-    let known = (libc::GRND_NONBLOCK | libc::GRND_RANDOM | libc::GRND_INSECURE) as u32;
-    if flags & !known != 0 || (flags & libc::GRND_RANDOM as u32 != 0 && flags & libc::GRND_INSECURE as u32 != 0) {
+    let known = libc::GRND_NONBLOCK | libc::GRND_RANDOM | libc::GRND_INSECURE;
+    if flags & !known != 0 || (flags & libc::GRND_RANDOM != 0 && flags & libc::GRND_INSECURE != 0) {
         return Err(Errno::EINVAL);
     }
     // Linux returns at most 32 MiB - 1 per call.
@@ -174,10 +174,13 @@ fn prlimit(task: &mut Task, resource: u32, new: Option<Rlimit>) -> Result<Limit,
         if new.rlim_max > old.max && !task.creds.is_root() {
             return Err(Errno::EPERM);
         }
-        if resource == libc::RLIMIT_NOFILE as u32 && new.rlim_max > NR_OPEN {
+        if resource == libc::RLIMIT_NOFILE && new.rlim_max > NR_OPEN {
             return Err(Errno::EPERM);
         }
-        task.limits.0[resource as usize] = Limit { cur: new.rlim_cur, max: new.rlim_max };
+        task.limits.0[resource as usize] = Limit {
+            cur: new.rlim_cur,
+            max: new.rlim_max,
+        };
     }
     Ok(old)
 }
@@ -188,10 +191,20 @@ pub fn sys_prlimit64(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if pid != 0 && pid != task.tgid {
         return Err(Errno::ESRCH);
     }
-    let new = if args.u64(2) != 0 { Some(task.mm.read_obj::<Rlimit>(args.u64(2))?) } else { None };
+    let new = if args.u64(2) != 0 {
+        Some(task.mm.read_obj::<Rlimit>(args.u64(2))?)
+    } else {
+        None
+    };
     let old = prlimit(task, args.u32(1), new)?;
     if args.u64(3) != 0 {
-        task.mm.write_obj(args.u64(3), &Rlimit { rlim_cur: old.cur, rlim_max: old.max })?;
+        task.mm.write_obj(
+            args.u64(3),
+            &Rlimit {
+                rlim_cur: old.cur,
+                rlim_max: old.max,
+            },
+        )?;
     }
     Ok(0)
 }
@@ -199,7 +212,13 @@ pub fn sys_prlimit64(task: &mut Task, args: &SyscallArgs) -> SysResult {
 /// `getrlimit`.
 pub fn sys_getrlimit(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let old = prlimit(task, args.u32(0), None)?;
-    task.mm.write_obj(args.u64(1), &Rlimit { rlim_cur: old.cur, rlim_max: old.max })?;
+    task.mm.write_obj(
+        args.u64(1),
+        &Rlimit {
+            rlim_cur: old.cur,
+            rlim_max: old.max,
+        },
+    )?;
     Ok(0)
 }
 

@@ -62,7 +62,10 @@ pub fn sys_clock_getres(task: &mut Task, args: &SyscallArgs) -> SysResult {
 pub fn sys_gettimeofday(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if args.u64(0) != 0 {
         let ts = now(libc::CLOCK_REALTIME)?;
-        let tv = Timeval { tv_sec: ts.tv_sec, tv_usec: ts.tv_nsec / 1000 };
+        let tv = Timeval {
+            tv_sec: ts.tv_sec,
+            tv_usec: ts.tv_nsec / 1000,
+        };
         task.mm.write_obj(args.u64(0), &tv)?;
     }
     if args.u64(1) != 0 {

@@ -21,8 +21,14 @@ const DATA_OFF: u64 = 128;
 const CMSG_OFF: u64 = 256;
 
 fn write_stub(pid: i32, addr: u64, data: &[u8]) -> Result<(), PlatformError> {
-    let local = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
-    let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: data.len() };
+    let local = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: data.len(),
+    };
     // SAFETY: `local` describes `data`, valid for reads; remote is stub memory.
     let n = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
     if n != data.len() as isize {
@@ -32,8 +38,14 @@ fn write_stub(pid: i32, addr: u64, data: &[u8]) -> Result<(), PlatformError> {
 }
 
 fn read_stub(pid: i32, addr: u64, buf: &mut [u8]) -> Result<(), PlatformError> {
-    let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: buf.len() };
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
     // SAFETY: `local` describes `buf`, valid for writes; remote is stub memory.
     let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
     if n != buf.len() as isize {
@@ -53,10 +65,12 @@ pub struct StubFd(pub i32);
 impl StubFd {
     /// Closes the fd inside the stub.
     pub fn close(self, thread: &mut StubThread) -> Result<(), PlatformError> {
-        thread.inject(libc::SYS_close, [self.0 as u64, 0, 0, 0, 0, 0])?.map_err(|errno| PlatformError::Host {
-            op: "close in stub",
-            errno,
-        })?;
+        thread
+            .inject(libc::SYS_close, [self.0 as u64, 0, 0, 0, 0, 0])?
+            .map_err(|errno| PlatformError::Host {
+                op: "close in stub",
+                errno,
+            })?;
         Ok(())
     }
 }
@@ -68,14 +82,17 @@ pub fn donate_fd(thread: &mut StubThread, donor: &OwnedFd, fd: RawFd) -> Result<
     let scratch = thread.layout.scratch();
     let pid = thread.tid;
     let cmsg_space = 24u64; // CMSG_SPACE(sizeof(int))
-    // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }
+                            // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }
     let msghdr = u64s(&[0, 0, scratch + IOV_OFF, 1, scratch + CMSG_OFF, cmsg_space, 0]);
     let iov = u64s(&[scratch + DATA_OFF, 1]);
     write_stub(pid, scratch + MSGHDR_OFF, &msghdr)?;
     write_stub(pid, scratch + IOV_OFF, &iov)?;
     write_stub(pid, scratch + CMSG_OFF, &[0u8; 24])?;
     let flags = libc::MSG_CMSG_CLOEXEC as u64;
-    let got = thread.inject(libc::SYS_recvmsg, [STUB_SOCKET_FD as u64, scratch + MSGHDR_OFF, flags, 0, 0, 0])?;
+    let got = thread.inject(
+        libc::SYS_recvmsg,
+        [STUB_SOCKET_FD as u64, scratch + MSGHDR_OFF, flags, 0, 0, 0],
+    )?;
     got?;
     // struct cmsghdr { len: u64, level: i32, type: i32 } then the fd.
     let mut cmsg = [0u8; 20];
@@ -91,9 +108,12 @@ pub fn donate_fd(thread: &mut StubThread, donor: &OwnedFd, fd: RawFd) -> Result<
 /// Sends `fd` with one byte of payload over `socket`.
 fn send_fd(socket: RawFd, fd: RawFd) -> Result<(), Errno> {
     let byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_ptr() as *mut libc::c_void, iov_len: 1 };
+    let mut iov = libc::iovec {
+        iov_base: byte.as_ptr() as *mut libc::c_void,
+        iov_len: 1,
+    };
     let mut control = [0u64; 3]; // CMSG_SPACE(4) = 24 bytes, 8-aligned
-    // SAFETY: an all-zero msghdr is valid; fields are set below.
+                                 // SAFETY: an all-zero msghdr is valid; fields are set below.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;

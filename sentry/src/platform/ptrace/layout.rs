@@ -41,7 +41,8 @@ impl StubLayout {
 
     /// Reads the sentry's own maps and chooses the trampoline slot.
     pub fn discover() -> Result<StubLayout, PlatformError> {
-        let maps = std::fs::read_to_string("/proc/self/maps").map_err(|_| PlatformError::last("read /proc/self/maps"))?;
+        let maps =
+            std::fs::read_to_string("/proc/self/maps").map_err(|_| PlatformError::last("read /proc/self/maps"))?;
         Self::from_maps(&maps)
     }
 
@@ -54,8 +55,12 @@ impl StubLayout {
         for line in maps.lines() {
             let mut fields = line.split_whitespace();
             let Some(range) = fields.next() else { continue };
-            let Some((lo, hi)) = range.split_once('-') else { continue };
-            let (Ok(lo), Ok(hi)) = (u64::from_str_radix(lo, 16), u64::from_str_radix(hi, 16)) else { continue };
+            let Some((lo, hi)) = range.split_once('-') else {
+                continue;
+            };
+            let (Ok(lo), Ok(hi)) = (u64::from_str_radix(lo, 16), u64::from_str_radix(hi, 16)) else {
+                continue;
+            };
             if lo >= TASK_SIZE {
                 continue;
             }
@@ -74,11 +79,18 @@ impl StubLayout {
         // for stack growth; nothing is mapped there in the zygote either.
         let stack_start = stack_start.ok_or(PlatformError::NoTrampolineSlot)?;
         let trampoline = (stack_start.saturating_sub(64 << 20)) & !0xffff;
-        let busy = regions.iter().any(|&(lo, hi)| lo < trampoline + TRAMPOLINE_SIZE && trampoline < hi);
+        let busy = regions
+            .iter()
+            .any(|&(lo, hi)| lo < trampoline + TRAMPOLINE_SIZE && trampoline < hi);
         if trampoline == 0 || busy {
             return Err(PlatformError::NoTrampolineSlot);
         }
-        Ok(StubLayout { trampoline, kept, vdso_base, stack_top: trampoline - 16 * PAGE })
+        Ok(StubLayout {
+            trampoline,
+            kept,
+            vdso_base,
+            stack_top: trampoline - 16 * PAGE,
+        })
     }
 
     /// The address ranges every stub must unmap to hold nothing of the sentry:
@@ -131,7 +143,9 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
                 assert!(hi <= klo || lo >= khi);
             }
         }
-        assert!(unmap.iter().any(|&(lo, hi)| lo <= 0x55d0_c000_0000 && hi >= 0x55d0_c000_1000));
+        assert!(unmap
+            .iter()
+            .any(|&(lo, hi)| lo <= 0x55d0_c000_0000 && hi >= 0x55d0_c000_1000));
         assert_eq!(unmap.last().map(|r| r.1), Some(TASK_SIZE));
     }
 }

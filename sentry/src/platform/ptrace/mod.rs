@@ -49,7 +49,10 @@ pub enum PlatformError {
 impl PlatformError {
     /// A host failure of `op` with the current errno.
     pub fn last(op: &'static str) -> Self {
-        PlatformError::Host { op, errno: Errno::last() }
+        PlatformError::Host {
+            op,
+            errno: Errno::last(),
+        }
     }
 }
 

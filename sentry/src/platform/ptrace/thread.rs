@@ -118,7 +118,12 @@ impl StubThread {
     /// Wraps a thread that is stopped and traced by the calling thread.
     pub fn attach_stopped(tid: i32, layout: Arc<StubLayout>) -> Result<StubThread, PlatformError> {
         let regs = get_regs(tid)?;
-        Ok(StubThread { tid, regs, dirty: false, layout })
+        Ok(StubThread {
+            tid,
+            regs,
+            dirty: false,
+            layout,
+        })
     }
 
     /// The registers (as of the last stop, with local changes).
@@ -159,7 +164,10 @@ impl StubThread {
                 Stop::Syscall => {
                     self.regs = get_regs(self.tid)?;
                     let r = &self.regs;
-                    return Ok(Event::Syscall { nr: r.orig_rax, args: [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9] });
+                    return Ok(Event::Syscall {
+                        nr: r.orig_rax,
+                        args: [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9],
+                    });
                 }
                 Stop::PtraceEvent(_) => continue,
                 Stop::Signal(sig) => {
@@ -173,7 +181,11 @@ impl StubThread {
                         // SAFETY: for these kernel-generated fault signals the
                         // siginfo union holds the fault address.
                         let addr = unsafe { info.si_addr() } as u64;
-                        return Ok(Event::Fault(FaultInfo { signal: sig, code: info.si_code, addr }));
+                        return Ok(Event::Fault(FaultInfo {
+                            signal: sig,
+                            code: info.si_code,
+                            addr,
+                        }));
                     }
                     if sig == libc::SIGSTOP || sig == libc::SIGTSTP || sig == libc::SIGTTIN || sig == libc::SIGTTOU {
                         // Host job control must never stop a stub: swallow it.
@@ -228,10 +240,16 @@ impl StubThread {
                 // platform has no guest meaning for it in this window.
                 Stop::Signal(_) => {}
                 Stop::Exited(code) => {
-                    return Err(PlatformError::UnexpectedStop { pid: self.tid, what: format!("exited {code} during injection") })
+                    return Err(PlatformError::UnexpectedStop {
+                        pid: self.tid,
+                        what: format!("exited {code} during injection"),
+                    })
                 }
                 Stop::Killed(sig) => {
-                    return Err(PlatformError::UnexpectedStop { pid: self.tid, what: format!("killed by {sig} during injection") })
+                    return Err(PlatformError::UnexpectedStop {
+                        pid: self.tid,
+                        what: format!("killed by {sig} during injection"),
+                    })
                 }
             }
         }

@@ -52,8 +52,8 @@ struct ChildPlan<'a> {
 
 /// The zygote child: never returns; ends trapped at the trampoline's int3.
 fn zygote_child(plan: &ChildPlan<'_>) -> ! {
-    // SAFETY (whole function): only async-signal-safe raw system calls on
-    // values prepared before fork; on any failure the child exits at once.
+    // SAFETY: only async-signal-safe raw system calls on values prepared
+    // before fork (no allocation); on any failure the child exits at once.
     unsafe {
         // The thread we were forked from may have registered rseq; the
         // kernel would write to its (soon unmapped) area on every return to
@@ -74,7 +74,11 @@ fn zygote_child(plan: &ChildPlan<'_>) -> ! {
         for sig in 1..=64 {
             libc::signal(sig, libc::SIG_DFL);
         }
-        let disable = libc::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+        let disable = libc::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
         libc::sigaltstack(&disable, std::ptr::null_mut());
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         libc::setsid();
@@ -96,7 +100,12 @@ fn zygote_child(plan: &ChildPlan<'_>) -> ! {
         let code = plan.trampoline as *mut u8;
         std::ptr::write_bytes(code, 0xcc, PAGE as usize);
         std::ptr::copy_nonoverlapping(TRAMPOLINE_CODE.as_ptr(), code, TRAMPOLINE_CODE.len());
-        if libc::mprotect(plan.trampoline as *mut libc::c_void, PAGE as usize, libc::PROT_READ | libc::PROT_EXEC) != 0 {
+        if libc::mprotect(
+            plan.trampoline as *mut libc::c_void,
+            PAGE as usize,
+            libc::PROT_READ | libc::PROT_EXEC,
+        ) != 0
+        {
             libc::_exit(122);
         }
         libc::signal(libc::SIGCHLD, libc::SIG_IGN);
@@ -106,8 +115,17 @@ fn zygote_child(plan: &ChildPlan<'_>) -> ! {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             libc::_exit(124);
         }
-        let prog = libc::sock_fprog { len: plan.filter.len() as u16, filter: plan.filter.as_ptr() as *mut _ };
-        if libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0u32, &prog as *const _) != 0 {
+        let prog = libc::sock_fprog {
+            len: plan.filter.len() as u16,
+            filter: plan.filter.as_ptr() as *mut _,
+        };
+        if libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0u32,
+            &prog as *const _,
+        ) != 0
+        {
             libc::_exit(125);
         }
         // Trap at the trampoline's int3: the tracer takes over from here.
@@ -121,13 +139,25 @@ impl Zygote {
         let layout = Arc::new(layout);
         let mut fds = [0 as RawFd; 2];
         // SAFETY: socketpair writes two fds into `fds`.
-        if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) } != 0 {
+        if unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        } != 0
+        {
             return Err(PlatformError::last("socketpair"));
         }
         // SAFETY: both fds were just created and are owned by nobody else.
         let (donor, stub_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         let filter = seccomp::stub_filter(layout.syscall_return_ip());
-        let plan = ChildPlan { trampoline: layout.trampoline, socket: stub_end.as_raw_fd(), filter: &filter };
+        let plan = ChildPlan {
+            trampoline: layout.trampoline,
+            socket: stub_end.as_raw_fd(),
+            filter: &filter,
+        };
         // SAFETY: the child runs only `zygote_child`, which makes raw syscalls.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
@@ -140,7 +170,10 @@ impl Zygote {
         match wait_stop(pid)? {
             Stop::Signal(libc::SIGTRAP) => {}
             other => {
-                return Err(PlatformError::UnexpectedStop { pid, what: format!("zygote start: {other:?}") });
+                return Err(PlatformError::UnexpectedStop {
+                    pid,
+                    what: format!("zygote start: {other:?}"),
+                });
             }
         }
         // SAFETY: PTRACE_SETOPTIONS on our stopped tracee; no pointers.
@@ -150,10 +183,17 @@ impl Zygote {
         let mut thread = StubThread::attach_stopped(pid, layout.clone())?;
         for (lo, hi) in layout.ranges_to_unmap() {
             if let Err(e) = thread.inject(libc::SYS_munmap, [lo, hi - lo, 0, 0, 0, 0])? {
-                return Err(PlatformError::Host { op: "munmap in zygote", errno: e });
+                return Err(PlatformError::Host {
+                    op: "munmap in zygote",
+                    errno: e,
+                });
             }
         }
-        Ok(Zygote { thread, layout, donor_socket: Arc::new(donor) })
+        Ok(Zygote {
+            thread,
+            layout,
+            donor_socket: Arc::new(donor),
+        })
     }
 
     /// Forks a new, empty stub from the zygote. The stub's only thread is
@@ -161,9 +201,14 @@ impl Zygote {
     pub fn spawn_stub(&mut self) -> Result<StubThread, PlatformError> {
         let mut children = Vec::new();
         let flags = libc::SIGCHLD as u64;
-        let ret = self.thread.inject_with_children(libc::SYS_clone, [flags, 0, 0, 0, 0, 0], &mut children)?;
+        let ret = self
+            .thread
+            .inject_with_children(libc::SYS_clone, [flags, 0, 0, 0, 0, 0], &mut children)?;
         if let Some(e) = syscalls::Errno::from_return(ret) {
-            return Err(PlatformError::Host { op: "fork in zygote", errno: e });
+            return Err(PlatformError::Host {
+                op: "fork in zygote",
+                errno: e,
+            });
         }
         let pid = *children.first().ok_or(PlatformError::UnexpectedStop {
             pid: self.thread.tid,
@@ -174,7 +219,12 @@ impl Zygote {
             match wait_stop(pid)? {
                 Stop::Signal(libc::SIGSTOP) | Stop::PtraceEvent(_) => break,
                 Stop::Signal(_) | Stop::Syscall => continue,
-                other => return Err(PlatformError::UnexpectedStop { pid, what: format!("new stub: {other:?}") }),
+                other => {
+                    return Err(PlatformError::UnexpectedStop {
+                        pid,
+                        what: format!("new stub: {other:?}"),
+                    })
+                }
             }
         }
         StubThread::attach_stopped(pid, self.layout.clone())
