@@ -341,3 +341,62 @@ fn help_syscalls_prints_table_with_counts() {
     assert!(nums[0] >= 300, "x86-64 has well over 300 syscalls: {last}");
     assert!(nums[1] + nums[2] >= 50, "this milestone implements dozens: {last}");
 }
+
+#[test]
+fn shebang_script_runs_with_interpreter_and_args() {
+    let dir = TempDir::new("script");
+    let script = dir.0.join("s.sh");
+    std::fs::write(&script, "#!/bin/sh\necho script $0 $1\nexit 3\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = runsc_do(&[script.to_str().unwrap(), "arg1"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(out.stdout, format!("script {} arg1\n", script.display()), "{out:?}");
+}
+
+#[test]
+fn static_and_static_pie_binaries_run() {
+    let dir = TempDir::new("static");
+    let c = dir.0.join("p.c");
+    std::fs::write(&c, "#include <stdio.h>\nint main(int c, char **v) { printf(\"%s %d\\n\", v[1], c); return 5; }\n")
+        .unwrap();
+    for flag in ["-static", "-static-pie"] {
+        let exe = dir.0.join(format!("p{flag}"));
+        let out = run(Command::new("gcc").arg(flag).arg("-o").arg(&exe).arg(&c));
+        assert_eq!(out.code, 0, "gcc {flag}: {out:?}");
+        let out = runsc_do(&[exe.to_str().unwrap(), "x"]);
+        assert_eq!((out.code, out.stdout.as_str()), (5, "x 2\n"), "{flag}: {out:?}");
+    }
+}
+
+#[test]
+fn cwd_and_environment_reach_the_program() {
+    let out = run(Command::new(RUNSC).args(["do", "--cwd", "/usr/share", "/bin/sh", "-c", "pwd; echo $RVISOR_IT"]).env(
+        "RVISOR_IT",
+        "from-host-env",
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "/usr/share\nfrom-host-env\n", "{out:?}");
+}
+
+#[test]
+fn abort_exits_134_and_sigkill_to_self_137() {
+    let dir = TempDir::new("abort");
+    let exe = compile_c(
+        &dir.0,
+        "abort",
+        "#include <stdlib.h>\n#include <signal.h>\n#include <string.h>\n\
+         int main(int c, char **v) { if (c > 1 && !strcmp(v[1], \"kill\")) raise(SIGKILL); abort(); }\n",
+    );
+    assert_eq!(runsc_do(&[exe.to_str().unwrap()]).code, 134);
+    assert_eq!(runsc_do(&[exe.to_str().unwrap(), "kill"]).code, 137);
+}
+
+#[test]
+fn writes_to_the_read_only_root_fail_with_erofs() {
+    let dir = TempDir::new("erofs");
+    let target = dir.0.join("created-inside");
+    let out = runsc_do(&["/bin/sh", "-c", &format!("echo x > {}", target.display())]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
+    assert!(!target.exists());
+}

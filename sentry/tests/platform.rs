@@ -58,3 +58,42 @@ fn stub_traps_syscalls_and_reports_faults() {
     // test thread is fine since the whole exchange happens on it.
     std::thread::spawn(run_in_fresh_stub).join().unwrap();
 }
+
+/// Invariant 1's second wall: if application code ever ran with syscalls
+/// really executing (PTRACE_CONT instead of SYSEMU), the stub's seccomp
+/// filter kills it, because the syscall does not come from the trampoline.
+fn stub_filter_kills_syscalls_outside_the_trampoline() {
+    let layout = StubLayout::discover().unwrap();
+    let mut zygote = Zygote::create(layout).unwrap();
+    let mut thread = zygote.spawn_stub().unwrap();
+    let prot = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64;
+    let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+    let page = thread.inject(libc::SYS_mmap, [0, 4096, prot, flags, u64::MAX, 0]).unwrap().unwrap();
+    let mm = sentry::mm::MemoryManager::new(thread.tid, (0, 0));
+    mm.write(page, CODE).unwrap();
+    // Run the code for real (no SYSEMU): its getpid must kill the stub.
+    let mut regs = *thread.regs();
+    regs.rip = page;
+    // SAFETY: PTRACE_SETREGS/CONT on our own stopped tracee.
+    unsafe {
+        assert_eq!(libc::ptrace(libc::PTRACE_SETREGS, thread.tid, 0usize, &regs as *const _), 0);
+        assert_eq!(libc::ptrace(libc::PTRACE_CONT, thread.tid, 0usize, 0usize), 0);
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid writes only `status`.
+        assert_eq!(unsafe { libc::waitpid(thread.tid, &mut status, libc::__WALL) }, thread.tid);
+        if libc::WIFSIGNALED(status) {
+            break;
+        }
+        // A seccomp kill may first be reported as a ptrace stop: let it go on.
+        // SAFETY: resume our own tracee.
+        unsafe { libc::ptrace(libc::PTRACE_CONT, thread.tid, 0usize, 0usize) };
+    }
+    assert_eq!(libc::WTERMSIG(status), libc::SIGSYS);
+}
+
+#[test]
+fn stub_filter_kills_untrapped_syscalls() {
+    std::thread::spawn(stub_filter_kills_syscalls_outside_the_trampoline).join().unwrap();
+}
