@@ -357,8 +357,11 @@ fn shebang_script_runs_with_interpreter_and_args() {
 fn static_and_static_pie_binaries_run() {
     let dir = TempDir::new("static");
     let c = dir.0.join("p.c");
-    std::fs::write(&c, "#include <stdio.h>\nint main(int c, char **v) { printf(\"%s %d\\n\", v[1], c); return 5; }\n")
-        .unwrap();
+    std::fs::write(
+        &c,
+        "#include <stdio.h>\nint main(int c, char **v) { printf(\"%s %d\\n\", v[1], c); return 5; }\n",
+    )
+    .unwrap();
     for flag in ["-static", "-static-pie"] {
         let exe = dir.0.join(format!("p{flag}"));
         let out = run(Command::new("gcc").arg(flag).arg("-o").arg(&exe).arg(&c));
@@ -370,10 +373,9 @@ fn static_and_static_pie_binaries_run() {
 
 #[test]
 fn cwd_and_environment_reach_the_program() {
-    let out = run(Command::new(RUNSC).args(["do", "--cwd", "/usr/share", "/bin/sh", "-c", "pwd; echo $RVISOR_IT"]).env(
-        "RVISOR_IT",
-        "from-host-env",
-    ));
+    let out = run(Command::new(RUNSC)
+        .args(["do", "--cwd", "/usr/share", "/bin/sh", "-c", "pwd; echo $RVISOR_IT"])
+        .env("RVISOR_IT", "from-host-env"));
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout, "/usr/share\nfrom-host-env\n", "{out:?}");
 }

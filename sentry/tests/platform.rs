@@ -68,7 +68,10 @@ fn stub_filter_kills_syscalls_outside_the_trampoline() {
     let mut thread = zygote.spawn_stub().unwrap();
     let prot = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64;
     let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
-    let page = thread.inject(libc::SYS_mmap, [0, 4096, prot, flags, u64::MAX, 0]).unwrap().unwrap();
+    let page = thread
+        .inject(libc::SYS_mmap, [0, 4096, prot, flags, u64::MAX, 0])
+        .unwrap()
+        .unwrap();
     let mm = sentry::mm::MemoryManager::new(thread.tid, (0, 0));
     mm.write(page, CODE).unwrap();
     // Run the code for real (no SYSEMU): its getpid must kill the stub.
@@ -76,13 +79,19 @@ fn stub_filter_kills_syscalls_outside_the_trampoline() {
     regs.rip = page;
     // SAFETY: PTRACE_SETREGS/CONT on our own stopped tracee.
     unsafe {
-        assert_eq!(libc::ptrace(libc::PTRACE_SETREGS, thread.tid, 0usize, &regs as *const _), 0);
+        assert_eq!(
+            libc::ptrace(libc::PTRACE_SETREGS, thread.tid, 0usize, &regs as *const _),
+            0
+        );
         assert_eq!(libc::ptrace(libc::PTRACE_CONT, thread.tid, 0usize, 0usize), 0);
     }
     let mut status = 0;
     loop {
         // SAFETY: waitpid writes only `status`.
-        assert_eq!(unsafe { libc::waitpid(thread.tid, &mut status, libc::__WALL) }, thread.tid);
+        assert_eq!(
+            unsafe { libc::waitpid(thread.tid, &mut status, libc::__WALL) },
+            thread.tid
+        );
         if libc::WIFSIGNALED(status) {
             break;
         }
@@ -95,5 +104,7 @@ fn stub_filter_kills_syscalls_outside_the_trampoline() {
 
 #[test]
 fn stub_filter_kills_untrapped_syscalls() {
-    std::thread::spawn(stub_filter_kills_syscalls_outside_the_trampoline).join().unwrap();
+    std::thread::spawn(stub_filter_kills_syscalls_outside_the_trampoline)
+        .join()
+        .unwrap();
 }
