@@ -88,10 +88,8 @@ fn stub_filter_kills_syscalls_outside_the_trampoline() {
     let mut status = 0;
     loop {
         // SAFETY: waitpid writes only `status`.
-        assert_eq!(
-            unsafe { libc::waitpid(thread.tid, &mut status, libc::__WALL) },
-            thread.tid
-        );
+        let waited = unsafe { libc::waitpid(thread.tid, &mut status, libc::__WALL) };
+        assert_eq!(waited, thread.tid);
         if libc::WIFSIGNALED(status) {
             break;
         }
