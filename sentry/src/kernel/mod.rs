@@ -6,6 +6,7 @@ pub mod limits;
 pub mod run;
 pub mod signal;
 pub mod task;
+pub mod wait;
 
 pub use creds::Credentials;
 pub use run::run_sandbox;

@@ -60,3 +60,40 @@ pub fn default_action_is_core(sig: i32) -> bool {
             | libc::SIGSYS
     )
 }
+
+/// The guest-visible description of one signal (`siginfo_t`'s fields that
+/// the sentry fills). Encoded to the 128-byte `siginfo_t` when delivered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigInfo {
+    /// Signal number.
+    pub signo: i32,
+    /// `si_code` (SI_USER, SI_KERNEL, SI_TKILL, SI_TIMER, SI_QUEUE, CLD_*, SEGV_*, ...).
+    pub code: i32,
+    /// `si_errno`.
+    pub errno: i32,
+    /// `si_pid` (sender, or child for SIGCHLD), in the sandbox's PID namespace.
+    pub pid: i32,
+    /// `si_uid`.
+    pub uid: u32,
+    /// `si_status` for SIGCHLD, `si_overrun` for timers.
+    pub status: i32,
+    /// `si_addr` for faults, `si_value` (sigval) for queued signals and timers.
+    pub addr_or_value: u64,
+    /// `si_timerid` for POSIX timers (`si_tid`).
+    pub timer_id: i32,
+    /// User and system time for SIGCHLD (clock ticks).
+    pub utime: i64,
+    /// System time for SIGCHLD (clock ticks).
+    pub stime: i64,
+}
+
+/// Who a generated signal is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalTarget {
+    /// The calling thread (synchronous signals such as SIGPIPE).
+    CurrentThread,
+    /// One thread, by tid.
+    Thread(i32),
+    /// A whole thread group (process), by tgid.
+    Process(i32),
+}

@@ -126,6 +126,19 @@ pub trait FileOps: Send + Sync {
         Err(Errno::ENOTTY)
     }
 
+    /// The poll events (`POLLIN`, `POLLOUT`, `POLLHUP`, `POLLERR`, ...) that
+    /// are ready now, restricted to `mask` plus the always-reported ones.
+    /// Regular files and directories are always readable and writable.
+    fn readiness(&self, mask: u32) -> u32 {
+        mask & (libc::POLLIN | libc::POLLOUT | libc::POLLRDNORM | libc::POLLWRNORM) as u32
+    }
+
+    /// The queue notified whenever [`readiness`](FileOps::readiness) may have
+    /// changed; `None` for files whose readiness never changes.
+    fn wait_queue(&self) -> Option<&crate::kernel::wait::WaitQueue> {
+        None
+    }
+
     /// The host fd to map for a file-backed mmap, if the file has one.
     fn host_fd(&self) -> Option<RawFd> {
         None

@@ -12,8 +12,35 @@ pub const PAGE: u64 = 4096;
 pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 /// Bytes of the trampoline area: one code page, one scratch page.
 pub const TRAMPOLINE_SIZE: u64 = 2 * PAGE;
-/// The trampoline code: `syscall; int3`, padded with `int3`.
-pub const TRAMPOLINE_CODE: [u8; 3] = [0x0f, 0x05, 0xcc];
+/// The trampoline code, padded with `int3`:
+///
+/// ```text
+///  +0  syscall            injected calls enter here ...
+///  +2  int3               ... and trap back to the tracer
+/// +16  syscall            injected clone/fork enters here
+/// +18  test rax, rax
+/// +21  jz +1              the child (rax == 0) parks below
+/// +23  int3               the parent traps back to the tracer
+/// +24  mov eax, 34        park: pause() until a sentry thread seizes it
+/// +29  syscall
+/// +31  jmp +24
+/// ```
+///
+/// A new thread or process is thus never traced by the thread that made
+/// it: it parks, untraced, and the sentry thread that will serve it takes
+/// it with `PTRACE_SEIZE` + `PTRACE_INTERRUPT`.
+pub const TRAMPOLINE_CODE: [u8; 33] = [
+    0x0f, 0x05, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, // +0
+    0x0f, 0x05, // +16 syscall
+    0x48, 0x85, 0xc0, // +18 test rax, rax
+    0x74, 0x01, // +21 jz +1
+    0xcc, // +23 int3
+    0xb8, 0x22, 0x00, 0x00, 0x00, // +24 mov eax, 34 (pause)
+    0x0f, 0x05, // +29 syscall
+    0xeb, 0xf7, // +31 jmp +24
+];
+/// Offset of the clone entry in the trampoline.
+pub const CLONE_ENTRY: u64 = 16;
 
 /// The fixed layout shared by every stub.
 #[derive(Clone, Debug)]
@@ -34,9 +61,9 @@ impl StubLayout {
         self.trampoline + PAGE
     }
 
-    /// The instruction pointer the seccomp filter sees for trampoline calls.
-    pub fn syscall_return_ip(&self) -> u64 {
-        self.trampoline + 2
+    /// Where injected clone/fork calls enter the trampoline.
+    pub fn clone_entry(&self) -> u64 {
+        self.trampoline + CLONE_ENTRY
     }
 
     /// Reads the sentry's own maps and chooses the trampoline slot.

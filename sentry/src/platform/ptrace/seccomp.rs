@@ -28,6 +28,7 @@ pub const INJECTED_SYSCALLS: &[i64] = &[
     libc::SYS_recvmsg,
     libc::SYS_close,
     libc::SYS_clone,
+    libc::SYS_pause,
     libc::SYS_exit,
     libc::SYS_exit_group,
 ];
@@ -51,10 +52,11 @@ fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
 }
 
 /// Builds the classic-BPF program: allow only [`INJECTED_SYSCALLS`], and only
-/// when the syscall instruction is the trampoline's (`return_ip` is the
-/// address just after it, which is what seccomp reports).
-pub fn stub_filter(return_ip: u64) -> Vec<libc::sock_filter> {
-    use libc::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+/// when the syscall instruction lies in the trampoline's code page (which
+/// holds nothing but rvisor's code and cannot be written or remapped by the
+/// guest). `trampoline` is the page's address, 64 KiB aligned.
+pub fn stub_filter(trampoline: u64) -> Vec<libc::sock_filter> {
+    use libc::{BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
     const KILL: u32 = libc::SECCOMP_RET_KILL_PROCESS;
     const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
     let ld = BPF_LD | BPF_W | BPF_ABS;
@@ -65,10 +67,11 @@ pub fn stub_filter(return_ip: u64) -> Vec<libc::sock_filter> {
         jump(jeq, AUDIT_ARCH_X86_64, 1, 0),
         stmt(ret, KILL),
         stmt(ld, OFF_IP_LO),
-        jump(jeq, return_ip as u32, 1, 0),
+        stmt(BPF_ALU | BPF_AND | BPF_K, !0xfff_u32),
+        jump(jeq, trampoline as u32, 1, 0),
         stmt(ret, KILL),
         stmt(ld, OFF_IP_HI),
-        jump(jeq, (return_ip >> 32) as u32, 1, 0),
+        jump(jeq, (trampoline >> 32) as u32, 1, 0),
         stmt(ret, KILL),
         stmt(ld, OFF_NR),
     ];
@@ -87,10 +90,10 @@ mod tests {
 
     #[test]
     fn filter_ends_in_kill_and_checks_ip_first() {
-        let prog = stub_filter(0x7fff_1234_0002);
+        let prog = stub_filter(0x7fff_1234_0000);
         assert_eq!(prog.last().map(|i| i.k), Some(libc::SECCOMP_RET_KILL_PROCESS));
-        assert_eq!(prog[4].k, 0x1234_0002);
-        assert_eq!(prog[7].k, 0x7fff);
-        assert_eq!(prog.len(), 10 + 2 * INJECTED_SYSCALLS.len() + 1);
+        assert_eq!(prog[5].k, 0x1234_0000);
+        assert_eq!(prog[8].k, 0x7fff);
+        assert_eq!(prog.len(), 11 + 2 * INJECTED_SYSCALLS.len() + 1);
     }
 }

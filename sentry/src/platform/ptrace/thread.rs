@@ -5,12 +5,10 @@ use super::{layout::StubLayout, PlatformError};
 use crate::platform::{Event, FaultInfo};
 use std::sync::Arc;
 
-/// Options every stub thread is traced with.
-pub const TRACE_OPTIONS: libc::c_int = libc::PTRACE_O_EXITKILL
-    | libc::PTRACE_O_TRACESYSGOOD
-    | libc::PTRACE_O_TRACEFORK
-    | libc::PTRACE_O_TRACECLONE
-    | libc::PTRACE_O_TRACEVFORK;
+/// Options every stub thread is traced with. No auto-attach of children:
+/// new threads and processes park in the trampoline and are seized by the
+/// sentry thread that will serve them.
+pub const TRACE_OPTIONS: libc::c_int = libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD;
 
 /// A host thread of a stub process, traced by the current sentry thread.
 pub struct StubThread {
@@ -62,7 +60,7 @@ pub fn wait_stop(tid: i32) -> Result<Stop, PlatformError> {
         let event = (status >> 16) & 0xff;
         if sig == (libc::SIGTRAP | 0x80) {
             Stop::Syscall
-        } else if sig == libc::SIGTRAP && event != 0 {
+        } else if event != 0 {
             Stop::PtraceEvent(event)
         } else {
             Stop::Signal(sig)
@@ -115,6 +113,50 @@ fn get_siginfo(tid: i32) -> Result<libc::siginfo_t, PlatformError> {
 }
 
 impl StubThread {
+    /// Takes over a parked, untraced stub thread (see the trampoline's park
+    /// loop): seize it, interrupt it, and wait until it stops. The calling
+    /// sentry thread becomes its tracer.
+    pub fn seize(tid: i32, layout: Arc<StubLayout>) -> Result<StubThread, PlatformError> {
+        // SAFETY: PTRACE_SEIZE/INTERRUPT take no pointers; the kernel checks `tid`.
+        unsafe {
+            if libc::ptrace(libc::PTRACE_SEIZE, tid, 0usize, TRACE_OPTIONS as usize) != 0 {
+                return Err(PlatformError::last("PTRACE_SEIZE"));
+            }
+            if libc::ptrace(libc::PTRACE_INTERRUPT, tid, 0usize, 0usize) != 0 {
+                return Err(PlatformError::last("PTRACE_INTERRUPT"));
+            }
+        }
+        loop {
+            match wait_stop(tid)? {
+                Stop::PtraceEvent(_) | Stop::Syscall => break,
+                // A signal reached it before the interrupt: swallow it and
+                // wait for the interrupt stop.
+                Stop::Signal(_) => ptrace_req(libc::PTRACE_CONT, tid, 0)?,
+                other => {
+                    return Err(PlatformError::UnexpectedStop {
+                        pid: tid,
+                        what: format!("seize: {other:?}"),
+                    })
+                }
+            }
+        }
+        let mut thread = StubThread::attach_stopped(tid, layout)?;
+        // Whatever it was doing (pause), it must not be restarted.
+        thread.regs_mut().orig_rax = u64::MAX;
+        Ok(thread)
+    }
+
+    /// Injects a clone/fork at the trampoline's clone entry; the new thread
+    /// or process parks untraced. Returns its host tid.
+    pub fn inject_clone(&mut self, host_flags: u64) -> Result<Result<i32, syscalls::Errno>, PlatformError> {
+        let entry = self.layout.clone_entry() - self.layout.trampoline;
+        let raw = self.inject_at(entry, libc::SYS_clone, [host_flags, 0, 0, 0, 0, 0])?;
+        Ok(match syscalls::Errno::from_return(raw) {
+            Some(e) => Err(e),
+            None => Ok(raw as i32),
+        })
+    }
+
     /// Wraps a thread that is stopped and traced by the calling thread.
     pub fn attach_stopped(tid: i32, layout: Arc<StubLayout>) -> Result<StubThread, PlatformError> {
         let regs = get_regs(tid)?;
@@ -198,18 +240,11 @@ impl StubThread {
         }
     }
 
-    /// Runs host syscall `nr` inside the stub at the trampoline and returns
-    /// the raw `rax`. Any processes the call creates (fork/clone, traced
-    /// automatically) are appended to `children`.
-    pub fn inject_with_children(
-        &mut self,
-        nr: i64,
-        args: [u64; 6],
-        children: &mut Vec<i32>,
-    ) -> Result<u64, PlatformError> {
+    /// Runs host syscall `nr` entering the trampoline at `offset`.
+    fn inject_at(&mut self, offset: u64, nr: i64, args: [u64; 6]) -> Result<u64, PlatformError> {
         let saved = self.regs;
         let mut r = saved;
-        r.rip = self.layout.trampoline;
+        r.rip = self.layout.trampoline + offset;
         r.rax = nr as u64;
         r.orig_rax = u64::MAX;
         r.rdi = args[0];
@@ -223,18 +258,6 @@ impl StubThread {
             ptrace_req(libc::PTRACE_CONT, self.tid, 0)?;
             match wait_stop(self.tid)? {
                 Stop::Signal(libc::SIGTRAP) => break,
-                Stop::PtraceEvent(ev)
-                    if ev == libc::PTRACE_EVENT_FORK
-                        || ev == libc::PTRACE_EVENT_CLONE
-                        || ev == libc::PTRACE_EVENT_VFORK =>
-                {
-                    let mut msg: libc::c_ulong = 0;
-                    // SAFETY: PTRACE_GETEVENTMSG writes one c_ulong into `msg`.
-                    let rc = unsafe { libc::ptrace(libc::PTRACE_GETEVENTMSG, self.tid, 0usize, &mut msg as *mut _) };
-                    if rc == 0 {
-                        children.push(msg as i32);
-                    }
-                }
                 Stop::PtraceEvent(_) | Stop::Syscall => {}
                 // An asynchronous signal during injection is swallowed; the
                 // platform has no guest meaning for it in this window.
@@ -261,8 +284,7 @@ impl StubThread {
 
     /// Runs host syscall `nr` inside the stub; returns `rax`, or the errno.
     pub fn inject(&mut self, nr: i64, args: [u64; 6]) -> Result<Result<u64, syscalls::Errno>, PlatformError> {
-        let mut children = Vec::new();
-        let raw = self.inject_with_children(nr, args, &mut children)?;
+        let raw = self.inject_at(0, nr, args)?;
         Ok(match syscalls::Errno::from_return(raw) {
             Some(e) => Err(e),
             None => Ok(raw),

@@ -152,7 +152,7 @@ impl Zygote {
         }
         // SAFETY: both fds were just created and are owned by nobody else.
         let (donor, stub_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        let filter = seccomp::stub_filter(layout.syscall_return_ip());
+        let filter = seccomp::stub_filter(layout.trampoline);
         let plan = ChildPlan {
             trampoline: layout.trampoline,
             socket: stub_end.as_raw_fd(),
@@ -196,37 +196,22 @@ impl Zygote {
         })
     }
 
-    /// Forks a new, empty stub from the zygote. The stub's only thread is
-    /// traced by the calling thread and stopped at the trampoline.
-    pub fn spawn_stub(&mut self) -> Result<StubThread, PlatformError> {
-        let mut children = Vec::new();
-        let flags = libc::SIGCHLD as u64;
-        let ret = self
-            .thread
-            .inject_with_children(libc::SYS_clone, [flags, 0, 0, 0, 0, 0], &mut children)?;
-        if let Some(e) = syscalls::Errno::from_return(ret) {
-            return Err(PlatformError::Host {
+    /// Forks a new, empty stub from the zygote. The stub parks untraced in
+    /// the trampoline until a sentry thread seizes it
+    /// ([`StubThread::seize`]); returns its host pid.
+    pub fn fork_parked(&mut self) -> Result<i32, PlatformError> {
+        self.thread
+            .inject_clone(libc::SIGCHLD as u64)?
+            .map_err(|errno| PlatformError::Host {
                 op: "fork in zygote",
-                errno: e,
-            });
-        }
-        let pid = *children.first().ok_or(PlatformError::UnexpectedStop {
-            pid: self.thread.tid,
-            what: "fork reported no child".into(),
-        })?;
-        // The auto-attached child starts with a SIGSTOP, which we swallow.
-        loop {
-            match wait_stop(pid)? {
-                Stop::Signal(libc::SIGSTOP) | Stop::PtraceEvent(_) => break,
-                Stop::Signal(_) | Stop::Syscall => continue,
-                other => {
-                    return Err(PlatformError::UnexpectedStop {
-                        pid,
-                        what: format!("new stub: {other:?}"),
-                    })
-                }
-            }
-        }
-        StubThread::attach_stopped(pid, self.layout.clone())
+                errno,
+            })
+    }
+
+    /// Forks a new stub and seizes it from the calling thread (which must be
+    /// the zygote's tracer too).
+    pub fn spawn_stub(&mut self) -> Result<StubThread, PlatformError> {
+        let pid = self.fork_parked()?;
+        StubThread::seize(pid, self.layout.clone())
     }
 }
