@@ -121,6 +121,21 @@ impl FileOps for HostFile {
         }
     }
 
+    fn readiness(&self, mask: u32) -> u32 {
+        // No wait queue: pollers re-check host fds periodically.
+        let mut p = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: mask as i16,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        if n <= 0 {
+            return 0;
+        }
+        p.revents as u16 as u32 & (mask | (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) as u32)
+    }
+
     fn name(&self) -> Vec<u8> {
         format!("host:[{}]", self.fd.as_raw_fd()).into_bytes()
     }

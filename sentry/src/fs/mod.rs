@@ -3,9 +3,13 @@
 //! until procfs and sysfs exist), and host fds (the container's stdio).
 
 pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod pipe;
 pub mod synthetic;
+pub mod timerfd;
 
 use crate::vfs::Mount;
 use syscalls::structs::Statfs;

@@ -155,8 +155,11 @@ pub fn load_program(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<
 
     // The heap starts at a random page offset above the executable.
     let brk = main.brk_start + (random_u64() % (1 << 13)) * PAGE;
-    task.mm.brk_start = brk;
-    task.mm.brk = brk;
+    {
+        let mut st = task.mm.lock()?;
+        st.brk_start = brk;
+        st.brk = brk;
+    }
 
     // The stack: one mapping of the stack rlimit's size, just below the
     // trampoline; pages are only allocated when touched.
@@ -173,7 +176,7 @@ pub fn load_program(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<
         file: None,
     };
     task.mm.mmap(&mut task.thread, req)?;
-    task.mm.vmas.insert(Vma {
+    task.mm.lock()?.vmas.insert(Vma {
         start: stack_top - stack_size,
         end: stack_top,
         prot: stack_prot as u32,
@@ -215,11 +218,14 @@ pub fn load_program(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<
     }
     let image_stack = stack::build_stack(stack_top, &argv, &envp, &loaded_path, &auxv, random16(), b"x86_64")?;
     task.mm.write(image_stack.sp, &image_stack.bytes)?;
-    task.mm.arg_start = image_stack.arg_start;
-    task.mm.arg_end = image_stack.arg_end;
-    task.mm.env_start = image_stack.env_start;
-    task.mm.env_end = image_stack.env_end;
-    task.mm.auxv = image_stack.auxv;
+    {
+        let mut st = task.mm.lock()?;
+        st.arg_start = image_stack.arg_start;
+        st.arg_end = image_stack.arg_end;
+        st.env_start = image_stack.env_start;
+        st.env_end = image_stack.env_end;
+        st.auxv = image_stack.auxv;
+    }
 
     let name = loaded_path.rsplit(|&b| b == b'/').next().unwrap_or(&loaded_path);
     task.comm = name.iter().take(15).copied().collect();

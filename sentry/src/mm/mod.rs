@@ -3,16 +3,19 @@
 //!
 //! The address space is real host memory in the stub process; the sentry
 //! validates each mm syscall, injects it into the stub, and mirrors the
-//! result in [`vma::VmaSet`].
+//! result in [`vma::VmaSet`]. Threads (and vfork children) share one
+//! [`MmState`]; guest memory copies need only the stub's pid.
 
 pub mod io;
 pub mod ops;
 pub mod vma;
 
-/// The memory manager of one address space (one stub process).
-pub struct MemoryManager {
-    /// Host pid of the stub process holding the address space.
-    pub stub_pid: i32,
+use std::sync::{Arc, Mutex, MutexGuard};
+use syscalls::Errno;
+
+/// The mirror and bookkeeping of one address space.
+#[derive(Clone, Debug, Default)]
+pub struct MmState {
     /// Mirror of every mapping in the address space.
     pub vmas: vma::VmaSet,
     /// Start of the brk heap (page aligned, just above the executable).
@@ -33,20 +36,43 @@ pub struct MemoryManager {
     pub reserved_range: (u64, u64),
 }
 
+/// A handle to one address space (one stub process).
+#[derive(Clone)]
+pub struct MemoryManager {
+    /// Host pid of a stub process mapping the address space.
+    pub stub_pid: i32,
+    state: Arc<Mutex<MmState>>,
+}
+
 impl MemoryManager {
     /// A memory manager for the (empty) address space of stub `stub_pid`.
     pub fn new(stub_pid: i32, reserved_range: (u64, u64)) -> Self {
         MemoryManager {
             stub_pid,
-            vmas: vma::VmaSet::default(),
-            brk_start: 0,
-            brk: 0,
-            arg_start: 0,
-            arg_end: 0,
-            env_start: 0,
-            env_end: 0,
-            auxv: Vec::new(),
-            reserved_range,
+            state: Arc::new(Mutex::new(MmState {
+                reserved_range,
+                ..MmState::default()
+            })),
         }
+    }
+
+    /// A copy for a forked child whose stub (a copy-on-write fork of ours)
+    /// is `stub_pid`: same mappings, separate from now on.
+    pub fn fork(&self, stub_pid: i32) -> Result<Self, Errno> {
+        let copy = self.lock()?.clone();
+        Ok(MemoryManager {
+            stub_pid,
+            state: Arc::new(Mutex::new(copy)),
+        })
+    }
+
+    /// The mirror, locked.
+    pub fn lock(&self) -> Result<MutexGuard<'_, MmState>, Errno> {
+        self.state.lock().map_err(|_| Errno::EIO)
+    }
+
+    /// An identity shared by every handle to this address space (futex keys).
+    pub fn identity(&self) -> usize {
+        Arc::as_ptr(&self.state) as usize
     }
 }

@@ -52,7 +52,7 @@ fn check(ret: Result<Result<u64, Errno>, crate::platform::ptrace::PlatformError>
 
 impl MemoryManager {
     fn reserved(&self) -> (u64, u64) {
-        self.reserved_range
+        self.lock().map(|s| s.reserved_range).unwrap_or((0, 0))
     }
 
     fn overlaps_reserved(&self, start: u64, len: u64) -> bool {
@@ -123,7 +123,7 @@ impl MemoryManager {
             }
         };
         let offset = if anonymous { 0 } else { req.offset };
-        self.vmas.insert(Vma {
+        self.lock()?.vmas.insert(Vma {
             start: addr,
             end: addr + len,
             prot: req.prot,
@@ -151,7 +151,7 @@ impl MemoryManager {
         }
         for (lo, hi) in pieces {
             check(thread.inject(libc::SYS_munmap, [lo, hi - lo, 0, 0, 0, 0]))?;
-            self.vmas.remove(lo, hi - lo);
+            self.lock()?.vmas.remove(lo, hi - lo);
         }
         Ok(())
     }
@@ -169,6 +169,7 @@ impl MemoryManager {
         // The host accepted it, so the range is mapped; the mirror follows
         // (it may lag behind host-side stack growth, which is harmless here).
         let _ = self
+            .lock()?
             .vmas
             .protect(addr, len, prot & !(libc::PROT_GROWSDOWN | libc::PROT_GROWSUP) as u32);
         Ok(())
@@ -193,27 +194,31 @@ impl MemoryManager {
         let result = check(thread.inject(libc::SYS_mremap, [old, old_len, new_len, flags as u64, new_addr, 0]))?;
         let old_len = page_align_up(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_align_up(new_len).ok_or(Errno::EINVAL)?;
-        self.vmas.remap(old, old_len, result, new_len);
+        self.lock()?.vmas.remap(old, old_len, result, new_len);
         Ok(result)
     }
 
     /// brk(2): emulated, because the stub's host brk belongs to the sentry's
     /// image. Growth maps anonymous pages after the current break.
     pub fn brk(&mut self, thread: &mut StubThread, requested: u64) -> u64 {
-        if requested < self.brk_start {
-            return self.brk;
+        let Ok((brk_start, brk)) = self.lock().map(|s| (s.brk_start, s.brk)) else {
+            return 0;
+        };
+        if requested < brk_start {
+            return brk;
         }
-        let (Some(old_top), Some(new_top)) = (page_align_up(self.brk), page_align_up(requested)) else {
-            return self.brk;
+        let (Some(old_top), Some(new_top)) = (page_align_up(brk), page_align_up(requested)) else {
+            return brk;
         };
         if new_top > old_top {
             let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE) as u64;
             let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
             match check(thread.inject(libc::SYS_mmap, [old_top, new_top - old_top, prot, flags, u64::MAX, 0])) {
                 Ok(addr) if addr == old_top => {}
-                _ => return self.brk,
+                _ => return brk,
             }
-            self.vmas.insert(Vma {
+            let Ok(mut st) = self.lock() else { return brk };
+            st.vmas.insert(Vma {
                 start: old_top,
                 end: new_top,
                 prot: prot as u32,
@@ -223,12 +228,15 @@ impl MemoryManager {
             });
         } else if new_top < old_top {
             if check(thread.inject(libc::SYS_munmap, [new_top, old_top - new_top, 0, 0, 0, 0])).is_err() {
-                return self.brk;
+                return brk;
             }
-            self.vmas.remove(new_top, old_top - new_top);
+            let Ok(mut st) = self.lock() else { return brk };
+            st.vmas.remove(new_top, old_top - new_top);
         }
-        self.brk = requested;
-        self.brk
+        if let Ok(mut st) = self.lock() {
+            st.brk = requested;
+        }
+        requested
     }
 
     /// Passes an advisory/query call (madvise, msync, mincore) to the host,

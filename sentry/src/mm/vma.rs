@@ -123,7 +123,7 @@ pub fn make_dev(major: u64, minor: u64) -> u64 {
 }
 
 /// The set of mappings of one address space.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct VmaSet {
     /// Non-overlapping, non-empty VMAs keyed by start address.
     map: BTreeMap<u64, Vma>,

@@ -136,6 +136,9 @@ pub fn sys_fcntl(task: &mut Task, args: &SyscallArgs) -> SysResult {
             file.set_status_flags(args.i32(2));
             Ok(0)
         }
+        cmd @ (libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ) => {
+            crate::fs::pipe::fcntl_pipe_size(&file, cmd, args.u64(2), task.creds.is_root())
+        }
         _ => Err(Errno::EINVAL),
     }
 }

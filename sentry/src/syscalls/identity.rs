@@ -17,11 +17,6 @@ pub fn sys_gettid(task: &mut Task, _args: &SyscallArgs) -> SysResult {
     Ok(task.tid as u64)
 }
 
-/// `getppid`: 0 for the sandbox's init, whose parent is outside the namespace.
-pub fn sys_getppid(task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Ok(task.ppid as u64)
-}
-
 /// `getuid`.
 pub fn sys_getuid(task: &mut Task, _args: &SyscallArgs) -> SysResult {
     Ok(task.creds.ruid as u64)
@@ -77,26 +72,6 @@ pub fn sys_getgroups(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let bytes: Vec<u8> = groups.iter().flat_map(|g| g.to_ne_bytes()).collect();
     task.mm.write(args.u64(1), &bytes)?;
     Ok(groups.len() as u64)
-}
-
-/// `getpgrp`: the init leads its own process group.
-pub fn sys_getpgrp(task: &mut Task, _args: &SyscallArgs) -> SysResult {
-    Ok(task.tgid as u64)
-}
-
-/// `getpgid`.
-pub fn sys_getpgid(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    match args.i32(0) {
-        0 => Ok(task.tgid as u64),
-        pid if pid == task.tgid => Ok(task.tgid as u64),
-        pid if pid < 0 => Err(Errno::EINVAL),
-        _ => Err(Errno::ESRCH),
-    }
-}
-
-/// `getsid`: the init leads its own session.
-pub fn sys_getsid(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    sys_getpgid(task, args)
 }
 
 fn fill(field: &mut [libc::c_char], value: &[u8]) {

@@ -8,12 +8,17 @@ pub mod file;
 pub mod futex;
 pub mod identity;
 pub mod mmap;
+pub mod pipe;
+pub mod poll;
+pub mod process;
 pub mod rw;
 pub mod signal;
+pub mod socket;
 pub mod stat;
 pub mod table;
 pub mod thread;
 pub mod time;
+pub mod timer;
 
 use crate::kernel::Task;
 use syscalls::Errno;

@@ -2,7 +2,7 @@
 //! and its status. The same table drives dispatch, `runsc help syscalls`
 //! and the README's coverage figures.
 
-use super::{file, futex, identity, mmap, rw, signal, thread, time, Handler};
+use super::{file, futex, identity, mmap, pipe, poll, process, rw, signal, socket, thread, time, timer, Handler};
 use syscalls::Errno;
 
 /// How completely a syscall is implemented.
@@ -106,6 +106,25 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_utimensat => partial(file::sys_utimensat, "the root is read-only in v0: EROFS"),
         SYS_mknod => partial(file::sys_mknod, "the root is read-only in v0: EROFS"),
         SYS_mknodat => partial(file::sys_mknodat, "the root is read-only in v0: EROFS"),
+        // Pipes and eventfds (pipe.rs).
+        SYS_pipe => full(pipe::sys_pipe),
+        SYS_pipe2 => partial(pipe::sys_pipe2, "O_DIRECT packet mode is fixed at creation (F_SETFL does not toggle it)"),
+        SYS_eventfd => full(pipe::sys_eventfd),
+        SYS_eventfd2 => full(pipe::sys_eventfd2),
+        // Polling (poll.rs).
+        SYS_poll => partial(poll::sys_poll, "restarted with the full timeout after a signal without handler"),
+        SYS_ppoll => full(poll::sys_ppoll),
+        SYS_select => full(poll::sys_select),
+        SYS_pselect6 => full(poll::sys_pselect6),
+        SYS_epoll_create => full(poll::sys_epoll_create),
+        SYS_epoll_create1 => full(poll::sys_epoll_create1),
+        SYS_epoll_ctl => partial(
+            poll::sys_epoll_ctl,
+            "EPOLLET reports readiness changes (pipes, eventfds: each new event); EPOLLEXCLUSIVE wakes all",
+        ),
+        SYS_epoll_wait => full(poll::sys_epoll_wait),
+        SYS_epoll_pwait => full(poll::sys_epoll_pwait),
+        SYS_epoll_pwait2 => full(poll::sys_epoll_pwait2),
         // Reads and writes (rw.rs).
         SYS_read => full(rw::sys_read),
         SYS_write => full(rw::sys_write),
@@ -139,7 +158,7 @@ pub fn lookup(nr: u64) -> Entry {
         // Identity (identity.rs).
         SYS_getpid => full(identity::sys_getpid),
         SYS_gettid => full(identity::sys_gettid),
-        SYS_getppid => full(identity::sys_getppid),
+        SYS_getppid => full(process::sys_getppid),
         SYS_getuid => full(identity::sys_getuid),
         SYS_geteuid => full(identity::sys_geteuid),
         SYS_getgid => full(identity::sys_getgid),
@@ -147,9 +166,10 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_getresuid => full(identity::sys_getresuid),
         SYS_getresgid => full(identity::sys_getresgid),
         SYS_getgroups => full(identity::sys_getgroups),
-        SYS_getpgrp => partial(identity::sys_getpgrp, "single process group until process groups land"),
-        SYS_getpgid => partial(identity::sys_getpgid, "single process group until process groups land"),
-        SYS_getsid => partial(identity::sys_getsid, "single session until sessions land"),
+        SYS_getpgrp => full(process::sys_getpgrp),
+        SYS_getpgid => full(process::sys_getpgid),
+        SYS_getsid => full(process::sys_getsid),
+        SYS_setsid => full(process::sys_setsid),
         SYS_uname => full(identity::sys_uname),
         SYS_sethostname => full(identity::sys_sethostname),
         SYS_setdomainname => full(identity::sys_setdomainname),
@@ -158,21 +178,43 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_clock_getres => full(time::sys_clock_getres),
         SYS_gettimeofday => full(time::sys_gettimeofday),
         SYS_time => full(time::sys_time),
-        SYS_nanosleep => partial(
-            time::sys_nanosleep,
-            "not interruptible by signals until signal delivery lands",
-        ),
+        SYS_nanosleep => full(time::sys_nanosleep),
         SYS_clock_nanosleep => partial(
             time::sys_clock_nanosleep,
-            "not interruptible by signals until signal delivery lands",
+            "CPU clock sleeps poll every 10ms; *_ALARM clocks never wake a suspended host",
         ),
+        // Timers (timer.rs).
+        SYS_restart_syscall => full(timer::sys_restart_syscall),
+        SYS_alarm => full(timer::sys_alarm),
+        SYS_getitimer => partial(
+            timer::sys_getitimer,
+            "ITIMER_VIRTUAL/PROF use the process's total CPU time, polled every 10ms",
+        ),
+        SYS_setitimer => partial(
+            timer::sys_setitimer,
+            "ITIMER_VIRTUAL/PROF use the process's total CPU time, polled every 10ms",
+        ),
+        SYS_timer_create => partial(
+            timer::sys_timer_create,
+            "CPU-clock timers poll the process CPU clock every 10ms; SIGEV_THREAD_ID tid not checked against the thread group",
+        ),
+        SYS_timer_settime => full(timer::sys_timer_settime),
+        SYS_timer_gettime => full(timer::sys_timer_gettime),
+        SYS_timer_getoverrun => full(timer::sys_timer_getoverrun),
+        SYS_timer_delete => full(timer::sys_timer_delete),
+        SYS_timerfd_create => full(timer::sys_timerfd_create),
+        SYS_timerfd_settime => partial(
+            timer::sys_timerfd_settime,
+            "TFD_TIMER_CANCEL_ON_SET accepted but never cancels (the sandbox cannot set the clock)",
+        ),
+        SYS_timerfd_gettime => full(timer::sys_timerfd_gettime),
         // Threads, limits, misc (thread.rs).
         SYS_arch_prctl => partial(thread::sys_arch_prctl, "ARCH_SET_FS/GET_FS/SET_GS/GET_GS"),
         SYS_set_tid_address => full(thread::sys_set_tid_address),
         SYS_set_robust_list => full(thread::sys_set_robust_list),
         SYS_get_robust_list => full(thread::sys_get_robust_list),
-        SYS_exit => full(thread::sys_exit),
-        SYS_exit_group => full(thread::sys_exit_group),
+        SYS_exit => full(process::sys_exit),
+        SYS_exit_group => full(process::sys_exit_group),
         SYS_sched_yield => full(thread::sys_sched_yield),
         SYS_sched_getaffinity => full(thread::sys_sched_getaffinity),
         SYS_getrandom => full(thread::sys_getrandom),
@@ -186,29 +228,56 @@ pub fn lookup(nr: u64) -> Entry {
             thread::sys_prctl,
             "PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_DUMPABLE",
         ),
-        // Signals (signal.rs): recorded; delivery is the next milestone.
-        SYS_rt_sigaction => partial(
-            signal::sys_rt_sigaction,
-            "dispositions recorded; handlers are not yet invoked",
-        ),
+        // Signals (signal.rs).
+        SYS_rt_sigaction => full(signal::sys_rt_sigaction),
         SYS_rt_sigprocmask => full(signal::sys_rt_sigprocmask),
-        SYS_sigaltstack => partial(signal::sys_sigaltstack, "recorded; handlers are not yet invoked"),
-        SYS_kill => partial(
-            signal::sys_kill,
-            "own process only (others are ESRCH); caught signals are ENOSYS until delivery lands",
-        ),
-        SYS_tkill => partial(
-            signal::sys_tkill,
-            "own thread only; caught signals are ENOSYS until delivery lands",
-        ),
-        SYS_tgkill => partial(
-            signal::sys_tgkill,
-            "own thread only; caught signals are ENOSYS until delivery lands",
-        ),
+        SYS_sigaltstack => full(signal::sys_sigaltstack),
+        SYS_kill => full(signal::sys_kill),
+        SYS_tkill => full(signal::sys_tkill),
+        SYS_tgkill => full(signal::sys_tgkill),
+        SYS_rt_sigqueueinfo => full(signal::sys_rt_sigqueueinfo),
+        SYS_rt_tgsigqueueinfo => full(signal::sys_rt_tgsigqueueinfo),
+        SYS_pause => full(signal::sys_pause),
+        SYS_rt_sigsuspend => full(signal::sys_rt_sigsuspend),
+        SYS_rt_sigpending => full(signal::sys_rt_sigpending),
+        SYS_rt_sigtimedwait => full(signal::sys_rt_sigtimedwait),
+        SYS_rt_sigreturn => full(signal::sys_rt_sigreturn),
         SYS_futex => partial(
             futex::sys_futex,
-            "single-threaded: WAKE wakes nobody, WAIT sleeps until its timeout; WAKE_OP and PI ops are ENOSYS",
+            "WAIT, WAKE, (CMP_)REQUEUE, WAKE_OP, *_BITSET; PI futexes are ENOSYS; shared futexes match within one address space",
         ),
+        // Processes (process.rs).
+        SYS_clone => partial(process::sys_clone, "no namespaces (CLONE_NEW*) or pidfds"),
+        SYS_fork => full(process::sys_fork),
+        SYS_vfork => full(process::sys_vfork),
+        SYS_execve => full(process::sys_execve),
+        SYS_execveat => full(process::sys_execveat),
+        SYS_wait4 => partial(process::sys_wait4, "rusage is zeroed"),
+        SYS_waitid => partial(process::sys_waitid, "rusage is zeroed"),
+        SYS_setpgid => full(process::sys_setpgid),
+        // Sockets (socket.rs): unix domain sockets in the sentry.
+        SYS_socket => partial(
+            socket::sys_socket,
+            "AF_UNIX only (other families EAFNOSUPPORT until networking); bind/connect/listen/accept are ENOSYS",
+        ),
+        SYS_socketpair => partial(socket::sys_socketpair, "AF_UNIX only"),
+        SYS_sendto => partial(socket::sys_sendto, "unix sockets; addressed datagrams are ENOSYS; MSG_OOB EOPNOTSUPP"),
+        SYS_sendmsg => partial(socket::sys_sendmsg, "unix sockets; SCM_RIGHTS, SCM_CREDENTIALS; addressed datagrams are ENOSYS"),
+        SYS_recvfrom => partial(socket::sys_recvfrom, "unix sockets; MSG_OOB EOPNOTSUPP"),
+        SYS_recvmsg => partial(socket::sys_recvmsg, "unix sockets; SCM_RIGHTS, SCM_CREDENTIALS"),
+        SYS_shutdown => full(socket::sys_shutdown),
+        SYS_getsockopt => partial(
+            socket::sys_getsockopt,
+            "SOL_SOCKET: TYPE, DOMAIN, PROTOCOL, ERROR, PEERCRED, SNDBUF, RCVBUF, PASSCRED, ACCEPTCONN, RCVTIMEO, SNDTIMEO",
+        ),
+        SYS_setsockopt => partial(
+            socket::sys_setsockopt,
+            "SOL_SOCKET: PASSCRED, SNDBUF, RCVBUF, RCVTIMEO, SNDTIMEO; others ENOPROTOOPT",
+        ),
+        SYS_getsockname => partial(socket::sys_getsockname, "unnamed sockets only (bind is not implemented)"),
+        SYS_getpeername => partial(socket::sys_getpeername, "unnamed peers only"),
+        // bind, connect, listen, accept, accept4, sendmmsg, recvmmsg: ENOSYS
+        // until named sockets and networking land.
         _ => UNIMPLEMENTED,
     }
 }

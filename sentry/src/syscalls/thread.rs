@@ -4,7 +4,6 @@
 use super::{SysResult, SyscallArgs};
 use crate::kernel::{
     limits::{Limit, RLIM_NLIMITS},
-    task::ExitStatus,
     Task,
 };
 use crate::platform::ptrace::layout::TASK_SIZE;
@@ -72,18 +71,6 @@ pub fn sys_get_robust_list(task: &mut Task, args: &SyscallArgs) -> SysResult {
     }
     task.mm.write_obj(args.u64(1), &task.robust_list.0)?;
     task.mm.write_obj(args.u64(2), &task.robust_list.1)?;
-    Ok(0)
-}
-
-/// `exit`: with one thread per process for now, the process ends.
-pub fn sys_exit(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    task.exit_status = Some(ExitStatus::Exited(args.i32(0) & 0xff));
-    Ok(0)
-}
-
-/// `exit_group`.
-pub fn sys_exit_group(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    task.exit_status = Some(ExitStatus::Exited(args.i32(0) & 0xff));
     Ok(0)
 }
 
@@ -282,6 +269,34 @@ pub fn sys_prctl(task: &mut Task, args: &SyscallArgs) -> SysResult {
         }
         libc::PR_GET_NO_NEW_PRIVS => Ok(task.no_new_privs as u64),
         libc::PR_GET_DUMPABLE => Ok(1),
+        libc::PR_SET_DUMPABLE => match args.u64(1) {
+            0 | 1 => Ok(0),
+            _ => Err(Errno::EINVAL),
+        },
+        libc::PR_SET_PDEATHSIG => {
+            let sig = args.u64(1);
+            if sig > 64 {
+                return Err(Errno::EINVAL);
+            }
+            task.shared.tg.state.lock().map_err(|_| Errno::EIO)?.pdeath_signal = sig as i32;
+            Ok(0)
+        }
+        libc::PR_GET_PDEATHSIG => {
+            let sig = task.shared.tg.state.lock().map_err(|_| Errno::EIO)?.pdeath_signal;
+            task.mm.write_obj(args.u64(1), &sig)?;
+            Ok(0)
+        }
+        libc::PR_SET_CHILD_SUBREAPER => {
+            task.shared.tg.state.lock().map_err(|_| Errno::EIO)?.subreaper = args.u64(1) != 0;
+            Ok(0)
+        }
+        libc::PR_GET_CHILD_SUBREAPER => {
+            let on = task.shared.tg.state.lock().map_err(|_| Errno::EIO)?.subreaper as i32;
+            task.mm.write_obj(args.u64(1), &on)?;
+            Ok(0)
+        }
+        libc::PR_GET_SECCOMP => Ok(0),
+        libc::PR_SET_SECCOMP => Err(Errno::EINVAL),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -2,15 +2,15 @@
 //! vDSO. These handlers serve the calls that do trap.
 
 use super::{SysResult, SyscallArgs};
+use crate::kernel::timers::{self, RestartBlock, TimerClock};
 use crate::kernel::Task;
-use std::time::{Duration, Instant};
 use syscalls::{
     structs::{Timespec, Timeval},
     Errno, Pod,
 };
 
 /// Clocks the guest may name.
-fn host_clock(task: &Task, clock: i32) -> Result<libc::clockid_t, Errno> {
+pub fn host_clock(task: &Task, clock: i32) -> Result<libc::clockid_t, Errno> {
     match clock {
         libc::CLOCK_REALTIME
         | libc::CLOCK_MONOTONIC
@@ -83,45 +83,86 @@ pub fn sys_time(task: &mut Task, args: &SyscallArgs) -> SysResult {
     Ok(secs as u64)
 }
 
-/// Reads and validates a guest timespec as a duration.
+/// Reads and validates a guest timespec (EFAULT, then EINVAL).
 fn read_timespec(task: &Task, addr: u64) -> Result<Timespec, Errno> {
     let ts: Timespec = task.mm.read_obj(addr)?;
-    if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+    if !timers::timespec_valid(&ts) {
         return Err(Errno::EINVAL);
     }
     Ok(ts)
 }
 
-fn to_duration(ts: &Timespec) -> Duration {
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+/// Sleeps until `block.deadline`. When a signal interrupts the sleep, the
+/// time left goes to `rem` and the restart block is recorded for
+/// restart_syscall (`ERESTART_RESTARTBLOCK`); a sleep that is over by then
+/// succeeds, as on Linux.
+pub fn sleep_restartable(task: &mut Task, block: RestartBlock) -> SysResult {
+    match timers::sleep_until_clock(block.clock, block.deadline) {
+        Ok(()) => Ok(0),
+        Err(e) if e == Errno::ERESTARTSYS => {
+            let left = block.deadline.saturating_sub(block.clock.now_ns()?);
+            if left == 0 {
+                return Ok(0);
+            }
+            if block.rem_addr != 0 {
+                task.mm.write_obj(block.rem_addr, &timers::ns_to_timespec(left))?;
+            }
+            timers::set_restart_block(block);
+            Err(Errno::ERESTART_RESTARTBLOCK)
+        }
+        Err(e) => Err(e),
+    }
 }
 
-/// `nanosleep`.
+/// `nanosleep` (CLOCK_MONOTONIC; interruptible, restartable).
 pub fn sys_nanosleep(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let ts = read_timespec(task, args.u64(0))?;
-    std::thread::sleep(to_duration(&ts));
-    Ok(0)
+    let clock = TimerClock::Monotonic;
+    let deadline = clock.now_ns()?.saturating_add(timers::timespec_to_ns(&ts));
+    sleep_restartable(
+        task,
+        RestartBlock {
+            clock,
+            deadline,
+            rem_addr: args.u64(1),
+        },
+    )
 }
 
-/// `clock_nanosleep` (relative or TIMER_ABSTIME).
-pub fn sys_clock_nanosleep(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    let clock = args.i32(0);
-    if matches!(clock, libc::CLOCK_THREAD_CPUTIME_ID) {
-        return Err(Errno::EINVAL);
+/// The clock a clock_nanosleep names (EINVAL for unknown clocks and the
+/// thread CPU clock, EOPNOTSUPP for clocks that cannot sleep).
+fn sleep_clock(task: &Task, clock: i32) -> Result<TimerClock, Errno> {
+    match clock {
+        libc::CLOCK_REALTIME | libc::CLOCK_REALTIME_ALARM => Ok(TimerClock::Realtime),
+        libc::CLOCK_MONOTONIC => Ok(TimerClock::Monotonic),
+        libc::CLOCK_BOOTTIME | libc::CLOCK_BOOTTIME_ALARM => Ok(TimerClock::Boottime),
+        libc::CLOCK_TAI => Ok(TimerClock::Tai),
+        libc::CLOCK_PROCESS_CPUTIME_ID => Ok(TimerClock::Cpu(host_clock(task, clock)?)),
+        libc::CLOCK_MONOTONIC_RAW | libc::CLOCK_REALTIME_COARSE | libc::CLOCK_MONOTONIC_COARSE => Err(Errno::ENOTSUP),
+        _ => Err(Errno::EINVAL),
     }
-    let host = host_clock(task, clock)?;
+}
+
+/// `clock_nanosleep`: relative sleeps restart through restart_syscall with
+/// the time left in `rem`; TIMER_ABSTIME sleeps restart with the same
+/// arguments unless a handler ran (`ERESTARTNOHAND`).
+pub fn sys_clock_nanosleep(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let clock = sleep_clock(task, args.i32(0))?;
     let flags = args.i32(1);
     let ts = read_timespec(task, args.u64(2))?;
     if flags & libc::TIMER_ABSTIME != 0 {
-        let start = Instant::now();
-        let cur = now(host)?;
-        let target = to_duration(&ts);
-        let current = Duration::new(cur.tv_sec.max(0) as u64, cur.tv_nsec as u32);
-        if let Some(left) = target.checked_sub(current) {
-            std::thread::sleep(left.saturating_sub(start.elapsed()));
-        }
-    } else {
-        std::thread::sleep(to_duration(&ts));
+        return match timers::sleep_until_clock(clock, timers::timespec_to_ns(&ts)) {
+            Err(e) if e == Errno::ERESTARTSYS => Err(Errno::ERESTARTNOHAND),
+            other => other.map(|()| 0),
+        };
     }
-    Ok(0)
+    let deadline = clock.now_ns()?.saturating_add(timers::timespec_to_ns(&ts));
+    sleep_restartable(
+        task,
+        RestartBlock {
+            clock,
+            deadline,
+            rem_addr: args.u64(3),
+        },
+    )
 }

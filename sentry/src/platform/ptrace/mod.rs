@@ -10,6 +10,7 @@
 //! injection ([`inject`]), and a seccomp filter ([`seccomp`]) kills the stub
 //! if any system call runs from anywhere but the trampoline.
 
+pub mod fpu;
 pub mod inject;
 pub mod layout;
 pub mod seccomp;

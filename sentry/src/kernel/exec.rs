@@ -1,0 +1,84 @@
+//! execve: a fresh stub from the zygote, the new program loaded into it,
+//! then the old image (and every other thread of the group) discarded.
+
+use super::signal::{SIG_DFL, SIG_IGN};
+use super::task::Task;
+use super::wait::block_until;
+use crate::loader;
+use crate::mm::MemoryManager;
+use crate::platform::ptrace::layout::TRAMPOLINE_SIZE;
+use std::sync::atomic::Ordering;
+use syscalls::Errno;
+
+/// Replaces the task's program. Errors before the point of no return leave
+/// the caller's image untouched, as Linux does.
+pub fn do_execve(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
+    let kernel = task.kernel.clone();
+    let new_thread = kernel.zygote.new_stub()?;
+    let reserved = (kernel.layout.trampoline, kernel.layout.trampoline + TRAMPOLINE_SIZE);
+    let new_mm = MemoryManager::new(new_thread.tid, reserved);
+    let mut old_thread = std::mem::replace(&mut task.thread, new_thread);
+    let old_mm = std::mem::replace(&mut task.mm, new_mm);
+    let old_comm = task.comm.clone();
+    if let Err(e) = loader::exec::load_program(task, path, argv, envp) {
+        let mut failed = std::mem::replace(&mut task.thread, old_thread);
+        task.mm = old_mm;
+        task.comm = old_comm;
+        failed.kill_process();
+        return Err(e);
+    }
+
+    // Point of no return: every other thread of the group goes away.
+    let tg = task.shared.tg.clone();
+    let others: Vec<i32> = tg
+        .state
+        .lock()
+        .map(|s| s.threads.iter().copied().filter(|t| *t != task.tid).collect())
+        .unwrap_or_default();
+    for tid in &others {
+        if let Some(t) = kernel.task(*tid) {
+            t.kill();
+        }
+    }
+    let shared_vm = tg.state.lock().map(|s| s.vfork_pending).unwrap_or(false);
+    if !shared_vm {
+        // Our old stub process holds only this group's threads.
+        old_thread.kill_process();
+    } else {
+        // A vfork child shares its parent's memory: leave only our own host
+        // process, which the parent does not need.
+        old_thread.kill_process();
+    }
+    if !others.is_empty() {
+        let _ = block_until(&[&tg.stop_events], None, || {
+            tg.state
+                .lock()
+                .map(|s| s.live_sentry_threads <= 1)
+                .unwrap_or(true)
+                .then_some(())
+        });
+    }
+    tg.host_pid.store(task.thread.tid, Ordering::SeqCst);
+    task.shared.host_tid.store(task.thread.tid, Ordering::SeqCst);
+    task.shared.killed.store(false, Ordering::SeqCst);
+
+    task.fds.close_on_exec();
+    if let Ok(mut handlers) = tg.handlers.lock() {
+        for action in handlers.iter_mut() {
+            if action.handler != SIG_IGN && action.handler != SIG_DFL {
+                *action = Default::default();
+            }
+        }
+    }
+    task.signals.altstack = (0, libc::SS_DISABLE, 0);
+    task.clear_child_tid = 0;
+    task.robust_list = (0, 0);
+    task.restart = None;
+    if let Ok(mut s) = tg.state.lock() {
+        s.did_exec = true;
+        s.vfork_pending = false;
+    }
+    tg.stop_events.notify_all();
+    super::timers::on_exec(tg.tgid);
+    Ok(())
+}
