@@ -64,11 +64,22 @@ static int set_info_handler(int sig, int flags) {
     return sigaction(sig, &sa, NULL);
 }
 
-static int block_one(int how, int sig) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, sig);
-    return sigprocmask(how, &set, NULL);
+/* Between cases: empty mask, default dispositions, nothing pending, no
+ * timer, so that a failed case cannot spoil the next ones. */
+static void reset_signal_state(void) {
+    struct itimerval zero;
+    memset(&zero, 0, sizeof zero);
+    setitimer(ITIMER_REAL, &zero, NULL);
+    alarm(0);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || (sig > SIGSYS && sig < SIGRTMIN))
+            continue;
+        signal(sig, SIG_IGN); /* discards anything pending */
+        signal(sig, SIG_DFL);
+    }
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, NULL);
 }
 
 /* Arms ITIMER_REAL once after MS milliseconds. */
@@ -310,6 +321,7 @@ static void fault_handler(int sig, siginfo_t *si, void *uc) {
 }
 static const char *case_sigaltstack_segv(void) {
     size_t size = 64 * 1024;
+    char *volatile ro = MAP_FAILED;
     char *alt = malloc(size);
     CHECK(alt != NULL);
     stack_t ss = {.ss_sp = alt, .ss_size = size, .ss_flags = 0}, old;
@@ -336,7 +348,7 @@ static const char *case_sigaltstack_segv(void) {
         res = "sigaltstack in the handler did not report SS_ONSTACK";
     }
     /* A write to a read-only page is SEGV_ACCERR. */
-    char *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (res == NULL && ro != MAP_FAILED) {
         fault_signo = 0;
         if (sigsetjmp(fault_jmp, 1) == 0) {
@@ -411,7 +423,8 @@ static const char *case_sigtimedwait(void) {
     siginfo_t si;
     memset(&si, 0, sizeof si);
     struct timespec ts = {1, 0};
-    CHECK(sigtimedwait(&set, &si, &ts) == SIGUSR1);
+    /* The raw syscall: glibc's wrapper folds SI_TKILL into SI_USER. */
+    CHECK(syscall(SYS_rt_sigtimedwait, &set, &si, &ts, 8) == SIGUSR1);
     CHECK(si.si_signo == SIGUSR1 && si.si_code == SI_TKILL && si.si_pid == getpid());
     sigset_t pend;
     CHECK(sigpending(&pend) == 0 && !sigismember(&pend, SIGUSR1));
@@ -772,33 +785,40 @@ static const char *case_signal_from_other_process(void) {
     return NULL;
 }
 
+/* Runs a case, then resets the signal state for the next one. */
+#define RUN_CLEAN(fn)            \
+    do {                         \
+        RUN(fn);                 \
+        reset_signal_state();    \
+    } while (0)
+
 int main(int argc, char **argv) {
     (void)argc;
     set_family(argv[0]);
-    RUN(handler_signo);
-    RUN(siginfo_kill_tkill_sigqueue);
-    RUN(sa_resethand);
-    RUN(sa_nodefer);
-    RUN(mask_during_handler);
-    RUN(sa_restart_pipe_read);
-    RUN(no_restart_eintr);
-    RUN(nanosleep_eintr_rem);
-    RUN(sigaltstack_segv);
-    RUN(sigaltstack_errors);
-    RUN(sigfpe_intdiv);
-    RUN(sigtimedwait);
-    RUN(sigpending);
-    RUN(sigsuspend);
-    RUN(rt_queue_std_coalesce);
-    RUN(signalfd_read);
-    RUN(alarm_pause);
-    RUN(setitimer_real);
-    RUN(timer_create_signal);
-    RUN(timerfd_read);
-    RUN(kill_zero_self);
-    RUN(raise_sigstop_parent_cont);
-    RUN(default_ignored);
-    RUN(fork_pending_not_inherited);
-    RUN(signal_from_other_process);
+    RUN_CLEAN(handler_signo);
+    RUN_CLEAN(siginfo_kill_tkill_sigqueue);
+    RUN_CLEAN(sa_resethand);
+    RUN_CLEAN(sa_nodefer);
+    RUN_CLEAN(mask_during_handler);
+    RUN_CLEAN(sa_restart_pipe_read);
+    RUN_CLEAN(no_restart_eintr);
+    RUN_CLEAN(nanosleep_eintr_rem);
+    RUN_CLEAN(sigaltstack_segv);
+    RUN_CLEAN(sigaltstack_errors);
+    RUN_CLEAN(sigfpe_intdiv);
+    RUN_CLEAN(sigtimedwait);
+    RUN_CLEAN(sigpending);
+    RUN_CLEAN(sigsuspend);
+    RUN_CLEAN(rt_queue_std_coalesce);
+    RUN_CLEAN(signalfd_read);
+    RUN_CLEAN(alarm_pause);
+    RUN_CLEAN(setitimer_real);
+    RUN_CLEAN(timer_create_signal);
+    RUN_CLEAN(timerfd_read);
+    RUN_CLEAN(kill_zero_self);
+    RUN_CLEAN(raise_sigstop_parent_cont);
+    RUN_CLEAN(default_ignored);
+    RUN_CLEAN(fork_pending_not_inherited);
+    RUN_CLEAN(signal_from_other_process);
     return 0;
 }

@@ -77,7 +77,7 @@ pub fn task_exited(task: &mut Task) {
         // CLONE_CHILD_CLEARTID: zero the tid word and wake one futex waiter
         // (how pthread_join learns the thread is gone).
         if task.mm.write_obj(task.clear_child_tid, &0u32).is_ok() {
-            kernel.futexes.wake(&task.mm, task.clear_child_tid, 1, u32::MAX);
+            kernel.futexes.wake(&task.mm, task.clear_child_tid, false, 1, u32::MAX);
         }
     }
     if !group_exit && !task.shared.is_killed() {

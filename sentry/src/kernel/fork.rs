@@ -93,7 +93,7 @@ pub fn do_clone(task: &mut Task, args: CloneArgs) -> Result<i32, Errno> {
     let thread = f & CLONE_THREAD != 0;
     let share_vm = f & CLONE_VM != 0;
     let host_flags = if thread {
-        (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM) as u64
+        CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
     } else if share_vm {
         CLONE_VM | libc::SIGCHLD as u64
     } else {

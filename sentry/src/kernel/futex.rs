@@ -2,10 +2,10 @@
 //!
 //! A waiter reads the futex word and enqueues itself under the bucket lock,
 //! so a waker that changes the word and then wakes (taking the same lock)
-//! can never be missed. Keys are (address-space identity, address): exact
-//! for private futexes and for threads; shared futexes between processes
-//! over shared memory are keyed the same way (not yet matched across
-//! address spaces).
+//! can never be missed. Private futexes are keyed by (address-space
+//! identity, address). A shared futex in a `MAP_SHARED` file mapping is
+//! keyed by (file, offset), so processes that map the same file at
+//! different addresses (POSIX semaphores in /dev/shm) meet on one queue.
 
 use super::wait::{block_until, current_waker, Waker};
 use crate::mm::MemoryManager;
@@ -22,10 +22,32 @@ struct Waiter {
     woken: AtomicBool,
 }
 
+/// Marks keys of shared file mappings (address-space identities are
+/// pointers and never have the top bit set).
+const SHARED_KEY: usize = 1 << 63;
+
+/// The queue key of the futex word at `addr`.
+pub fn key(mm: &MemoryManager, addr: u64, private: bool) -> (usize, u64) {
+    if !private {
+        if let Ok(state) = mm.lock() {
+            if let Some(vma) = state.vmas.find(addr) {
+                if let (true, crate::mm::vma::VmaKind::File { dev, ino, .. }) = (vma.is_shared(), &vma.kind) {
+                    let file = (dev.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ ino) as usize | SHARED_KEY;
+                    return (file, vma.offset + (addr - vma.start));
+                }
+            }
+        }
+    }
+    (mm.identity(), addr)
+}
+
+/// A futex queue key: (address space or file, address or file offset).
+type FutexKey = (usize, u64);
+
 /// Every futex queue of the sandbox.
 #[derive(Default)]
 pub struct FutexTable {
-    queues: Mutex<HashMap<(usize, u64), Vec<Arc<Waiter>>>>,
+    queues: Mutex<HashMap<FutexKey, Vec<Arc<Waiter>>>>,
 }
 
 impl FutexTable {
@@ -35,11 +57,12 @@ impl FutexTable {
         &self,
         mm: &MemoryManager,
         addr: u64,
+        private: bool,
         val: u32,
         bitset: u32,
         deadline: Option<Instant>,
     ) -> Result<(), Errno> {
-        let key = (mm.identity(), addr);
+        let key = key(mm, addr, private);
         let waiter = Arc::new(Waiter {
             waker: current_waker(),
             bitset,
@@ -69,8 +92,8 @@ impl FutexTable {
     }
 
     /// FUTEX_WAKE(_BITSET): wakes up to `n` waiters; returns how many.
-    pub fn wake(&self, mm: &MemoryManager, addr: u64, n: u32, bitset: u32) -> u32 {
-        self.wake_key((mm.identity(), addr), n, bitset)
+    pub fn wake(&self, mm: &MemoryManager, addr: u64, private: bool, n: u32, bitset: u32) -> u32 {
+        self.wake_key(key(mm, addr, private), n, bitset)
     }
 
     fn wake_key(&self, key: (usize, u64), n: u32, bitset: u32) -> u32 {
@@ -98,13 +121,12 @@ impl FutexTable {
     pub fn requeue(
         &self,
         mm: &MemoryManager,
-        addr: u64,
-        addr2: u64,
+        (addr, addr2, private): (u64, u64, bool),
         n: u32,
         n2: u32,
         expect: Option<u32>,
     ) -> Result<u64, Errno> {
-        let id = mm.identity();
+        let (k1, k2) = (key(mm, addr, private), key(mm, addr2, private));
         let mut queues = self.queues.lock().map_err(|_| Errno::EIO)?;
         if let Some(expect) = expect {
             let current: u32 = mm.read_obj(addr)?;
@@ -112,7 +134,7 @@ impl FutexTable {
                 return Err(Errno::EAGAIN);
             }
         }
-        let mut q = queues.remove(&(id, addr)).unwrap_or_default();
+        let mut q = queues.remove(&k1).unwrap_or_default();
         let mut woken = 0u64;
         let mut moved = Vec::new();
         for w in q.drain(..) {
@@ -127,17 +149,24 @@ impl FutexTable {
         let keep = moved.split_off((n2 as usize).min(moved.len()));
         let count = moved.len() as u64;
         if !keep.is_empty() {
-            queues.insert((id, addr), keep);
+            queues.insert(k1, keep);
         }
         if !moved.is_empty() {
-            queues.entry((id, addr2)).or_default().extend(moved);
+            queues.entry(k2).or_default().extend(moved);
         }
         Ok(woken + count)
     }
 
     /// FUTEX_WAKE_OP: applies the encoded operation to `*addr2`, wakes `n`
     /// waiters on `addr`, and `n2` on `addr2` if the comparison holds.
-    pub fn wake_op(&self, mm: &MemoryManager, addr: u64, addr2: u64, n: u32, n2: u32, op: u32) -> Result<u64, Errno> {
+    pub fn wake_op(
+        &self,
+        mm: &MemoryManager,
+        (addr, addr2, private): (u64, u64, bool),
+        n: u32,
+        n2: u32,
+        op: u32,
+    ) -> Result<u64, Errno> {
         let oparg_shift = op & (8 << 28) != 0;
         let kind = (op >> 28) & 7;
         let cmp = (op >> 24) & 15;
@@ -163,8 +192,7 @@ impl FutexTable {
             mm.write_obj(addr2, &new)?;
             old
         };
-        let id = mm.identity();
-        let mut total = self.wake_key((id, addr), n, u32::MAX) as u64;
+        let mut total = self.wake_key(key(mm, addr, private), n, u32::MAX) as u64;
         let holds = match cmp {
             0 => old == cmparg,
             1 => old != cmparg,
@@ -175,7 +203,7 @@ impl FutexTable {
             _ => return Err(Errno::ENOSYS),
         };
         if holds {
-            total += self.wake_key((id, addr2), n2, u32::MAX) as u64;
+            total += self.wake_key(key(mm, addr2, private), n2, u32::MAX) as u64;
         }
         Ok(total)
     }

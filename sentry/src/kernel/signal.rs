@@ -182,7 +182,7 @@ pub fn send_to_thread(task: &Arc<TaskShared>, info: SigInfo) {
     let sig = info.signo;
     let blocked = task.mask.load(Ordering::SeqCst) & bit(sig) != 0;
     if sig == libc::SIGKILL {
-        super::exit::kill_group(&task.tg, ExitStatusSig::new(sig));
+        super::exit::kill_group(&task.tg, killed_by(sig));
         return;
     }
     job_control_on_generation(&task.tg, sig);
@@ -200,7 +200,7 @@ pub fn send_to_thread(task: &Arc<TaskShared>, info: SigInfo) {
 pub fn send_to_group(kernel: &super::Kernel, tg: &Arc<ThreadGroup>, info: SigInfo) {
     let sig = info.signo;
     if sig == libc::SIGKILL {
-        super::exit::kill_group(tg, ExitStatusSig::new(sig));
+        super::exit::kill_group(tg, killed_by(sig));
         return;
     }
     job_control_on_generation(tg, sig);

@@ -47,6 +47,7 @@ pub fn sys_futex(task: &mut Task, args: &SyscallArgs) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let futexes = &task.kernel.futexes;
+    let private = op & FUTEX_PRIVATE_FLAG != 0;
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
             let bitset = if cmd == FUTEX_WAIT { u32::MAX } else { args.u32(5) };
@@ -59,7 +60,7 @@ pub fn sys_futex(task: &mut Task, args: &SyscallArgs) -> SysResult {
                 cmd == FUTEX_WAIT_BITSET,
                 op & FUTEX_CLOCK_REALTIME != 0,
             )?;
-            futexes.wait(&task.mm, uaddr, val, bitset, when)?;
+            futexes.wait(&task.mm, uaddr, private, val, bitset, when)?;
             Ok(0)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => {
@@ -67,11 +68,11 @@ pub fn sys_futex(task: &mut Task, args: &SyscallArgs) -> SysResult {
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(futexes.wake(&task.mm, uaddr, val, bitset) as u64)
+            Ok(futexes.wake(&task.mm, uaddr, private, val, bitset) as u64)
         }
-        FUTEX_REQUEUE => futexes.requeue(&task.mm, uaddr, args.u64(4), val, args.u32(3), None),
-        FUTEX_CMP_REQUEUE => futexes.requeue(&task.mm, uaddr, args.u64(4), val, args.u32(3), Some(args.u32(5))),
-        FUTEX_WAKE_OP => futexes.wake_op(&task.mm, uaddr, args.u64(4), val, args.u32(3), args.u32(5)),
+        FUTEX_REQUEUE => futexes.requeue(&task.mm, (uaddr, args.u64(4), private), val, args.u32(3), None),
+        FUTEX_CMP_REQUEUE => futexes.requeue(&task.mm, (uaddr, args.u64(4), private), val, args.u32(3), Some(args.u32(5))),
+        FUTEX_WAKE_OP => futexes.wake_op(&task.mm, (uaddr, args.u64(4), private), val, args.u32(3), args.u32(5)),
         _ => Err(Errno::ENOSYS),
     }
 }
