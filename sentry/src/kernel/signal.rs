@@ -245,17 +245,9 @@ fn job_control_on_generation(tg: &Arc<ThreadGroup>, sig: i32) {
     }
 }
 
-/// A fatal signal as an exit status.
-pub struct ExitStatusSig;
-
-impl ExitStatusSig {
-    /// The status of a process killed by `sig`.
-    pub fn new(sig: i32) -> super::task::ExitStatus {
-        super::task::ExitStatus::Signaled {
-            signal: sig,
-            core: default_action_is_core(sig),
-        }
-    }
+/// The status of a process killed by `sig`.
+pub fn killed_by(sig: i32) -> super::task::ExitStatus {
+    super::task::ExitStatus::Signaled { signal: sig, core: default_action_is_core(sig) }
 }
 
 /// Sends a signal on behalf of the current task (or the kernel).
