@@ -442,7 +442,10 @@ static const char *case_robust_mutex_owner_death(void) {
     pthread_t t;
     CHECK(pthread_create(&t, NULL, lock_and_die, NULL) == 0);
     CHECK(pthread_join(t, NULL) == 0);
-    int r = pthread_mutex_lock(&robust);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 3; /* a kernel that ignores the robust list must not hang us */
+    int r = pthread_mutex_timedlock(&robust, &ts);
     if (r != EOWNERDEAD)
         FAILF("lock returned %d, expected EOWNERDEAD", r);
     CHECK(pthread_mutex_consistent(&robust) == 0);
@@ -473,7 +476,10 @@ static const char *case_robust_mutex_process_death(void) {
     }
     int st;
     CHECK(wait_for(pid, &st, 0) == pid);
-    int r = pthread_mutex_lock(m);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 3;
+    int r = pthread_mutex_timedlock(m, &ts);
     if (r == EOWNERDEAD) {
         pthread_mutex_consistent(m);
         pthread_mutex_unlock(m);

@@ -133,6 +133,8 @@ impl DevFs {
             (b"stdin".to_vec(), StaticSymlink::new(dev, b"/proc/self/fd/0")),
             (b"stdout".to_vec(), StaticSymlink::new(dev, b"/proc/self/fd/1")),
             (b"stderr".to_vec(), StaticSymlink::new(dev, b"/proc/self/fd/2")),
+            // The mountpoint of the shm filesystem (see `Vfs::with_root`).
+            (b"shm".to_vec(), StaticDir::new(dev, 0o1777, Vec::new())),
         ];
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         Arc::new(DevFs {

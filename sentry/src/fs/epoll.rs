@@ -177,10 +177,9 @@ impl Epoll {
     pub fn ctl(self: &Arc<Self>, op: i32, fd: i32, target: &FileRef, events: u32, data: u64) -> Result<(), Errno> {
         let target_epoll = lookup_special::<Epoll>(target.ops());
         let exclusive = libc::EPOLLEXCLUSIVE as u32;
-        if op != libc::EPOLL_CTL_DEL && events & exclusive != 0 {
-            if op == libc::EPOLL_CTL_MOD || target_epoll.is_some() || events & !EXCLUSIVE_OK != 0 {
-                return Err(Errno::EINVAL);
-            }
+        let bad_exclusive = op == libc::EPOLL_CTL_MOD || target_epoll.is_some() || events & !EXCLUSIVE_OK != 0;
+        if op != libc::EPOLL_CTL_DEL && events & exclusive != 0 && bad_exclusive {
+            return Err(Errno::EINVAL);
         }
         let key = (fd, Arc::as_ptr(target) as usize);
         match op {

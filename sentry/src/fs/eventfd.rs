@@ -100,7 +100,8 @@ impl FileOps for EventFdFile {
             return Err(Errno::EINVAL);
         }
         let e = &self.inner;
-        let v = match e.lock().take(e.semaphore) {
+        let taken = e.lock().take(e.semaphore);
+        let v = match taken {
             Some(v) => v,
             None if nonblock => return Err(Errno::EAGAIN),
             None => block_until(&[&e.queue], None, || e.lock().take(e.semaphore))?,

@@ -8,6 +8,7 @@ pub mod eventfd;
 pub mod gofer;
 pub mod host;
 pub mod pipe;
+pub mod shm;
 pub mod synthetic;
 pub mod timerfd;
 

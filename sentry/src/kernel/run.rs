@@ -77,6 +77,12 @@ pub enum BootError {
 
 fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus, BootError> {
     let program = config.argv.first().ok_or(BootError::Config("empty argv"))?.clone();
+    // Termination signals sent to the sentry from outside become guest
+    // signals for the init: block them in every sentry thread (the mask is
+    // inherited by threads spawned from here on) and take them on one thread.
+    let forwarded = forwarded_signals();
+    // SAFETY: pthread_sigmask with a valid, initialised set.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &forwarded, std::ptr::null_mut()) };
     let zygote = ZygoteClient::start(StubLayout::discover()?)?;
     confine::confine_sentry().map_err(BootError::Confine)?;
 
@@ -176,6 +182,9 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus,
     started_rx
         .recv()
         .map_err(|_| BootError::Config("the init thread died"))??;
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || forward_signals(forwarded));
 
     let mut exit = kernel.init_exit.lock().map_err(|_| BootError::Config("poisoned"))?;
     while exit.is_none() {
@@ -190,6 +199,48 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus,
         super::exit::kill_host_process(&g);
     }
     Ok(status)
+}
+
+/// The signals the CLI forwards to the sentry (and a terminal may send).
+fn forwarded_signals() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise and fill a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGWINCH,
+        ] {
+            libc::sigaddset(&mut set, sig);
+        }
+        set
+    }
+}
+
+/// Takes forwarded host signals and sends them to the init, as signals from
+/// outside the sandbox (so an init without a handler is not immune to them).
+fn forward_signals(set: libc::sigset_t) {
+    loop {
+        let mut sig = 0;
+        // SAFETY: sigwait reads `set` and writes one int.
+        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            return;
+        }
+        let info = SigInfo {
+            signo: sig,
+            code: signal::SI_USER,
+            pid: 0,
+            ..SigInfo::default()
+        };
+        if signal::post(signal::SignalTarget::Process(1), info).is_err() {
+            return;
+        }
+    }
 }
 
 /// Runs a task until it exits: deliver signals, switch into application

@@ -247,7 +247,10 @@ fn job_control_on_generation(tg: &Arc<ThreadGroup>, sig: i32) {
 
 /// The status of a process killed by `sig`.
 pub fn killed_by(sig: i32) -> super::task::ExitStatus {
-    super::task::ExitStatus::Signaled { signal: sig, core: default_action_is_core(sig) }
+    super::task::ExitStatus::Signaled {
+        signal: sig,
+        core: default_action_is_core(sig),
+    }
 }
 
 /// Sends a signal on behalf of the current task (or the kernel).

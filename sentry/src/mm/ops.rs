@@ -19,6 +19,11 @@ pub fn page_align_up(v: u64) -> Option<u64> {
     v.checked_add(PAGE - 1).map(|x| x & !(PAGE - 1))
 }
 
+/// A private VMA flag: a shared file mapping whose open file description
+/// is not writable, so mprotect may never add PROT_WRITE (Linux's missing
+/// VM_MAYWRITE).
+pub const VMA_NO_WRITE: u32 = 1 << 31;
+
 /// The file side of a file-backed mmap.
 pub struct MmapFile<'a> {
     /// The open file description.
@@ -101,6 +106,16 @@ impl MemoryManager {
                 (check(thread.inject(libc::SYS_mmap, args))?, VmaKind::Anonymous)
             }
             (Some(mf), false) => {
+                // Access is checked against the open file description, as
+                // Linux does: the host fd behind it (a memfd, say) may allow more.
+                let accmode = mf.file.flags() & libc::O_ACCMODE;
+                if accmode == libc::O_WRONLY || mf.file.is_path_only() {
+                    return Err(Errno::EACCES);
+                }
+                let shared = kind != libc::MAP_PRIVATE as u32;
+                if shared && req.prot & libc::PROT_WRITE as u32 != 0 && accmode != libc::O_RDWR {
+                    return Err(Errno::EACCES);
+                }
                 let host_fd = mf.file.mmap_host_fd()?;
                 let st = mf.file.stat()?;
                 let stub_fd = donate_fd(thread, mf.donor, host_fd)?;
@@ -123,11 +138,18 @@ impl MemoryManager {
             }
         };
         let offset = if anonymous { 0 } else { req.offset };
+        let mut flags = req.flags;
+        if let Some(mf) = &req.file {
+            let writable = mf.file.flags() & libc::O_ACCMODE == libc::O_RDWR;
+            if !anonymous && kind != libc::MAP_PRIVATE as u32 && !writable {
+                flags |= VMA_NO_WRITE;
+            }
+        }
         self.lock()?.vmas.insert(Vma {
             start: addr,
             end: addr + len,
             prot: req.prot,
-            flags: req.flags,
+            flags,
             offset,
             kind: vma_kind,
         });
@@ -164,6 +186,17 @@ impl MemoryManager {
         let len = page_align_up(len).ok_or(Errno::ENOMEM)?;
         if self.overlaps_reserved(addr, len) {
             return Err(Errno::ENOMEM);
+        }
+        if prot & libc::PROT_WRITE as u32 != 0 {
+            let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+            if self
+                .lock()?
+                .vmas
+                .overlapping(addr, end)
+                .any(|v| v.flags & VMA_NO_WRITE != 0)
+            {
+                return Err(Errno::EACCES);
+            }
         }
         check(thread.inject(libc::SYS_mprotect, [addr, len, prot as u64, 0, 0, 0]))?;
         // The host accepted it, so the range is mapped; the mirror follows

@@ -1,15 +1,17 @@
 //! Opening, closing and naming files; the fd table; directories.
 //!
-//! The root filesystem is read-only in v0: calls that would change it
-//! resolve their paths as Linux does (so ENOENT, ENOTDIR, EEXIST, EISDIR
-//! come out where Linux gives them) and then fail with EROFS.
+//! The root filesystem is read-only: calls that would change it resolve
+//! their paths as Linux does (so ENOENT, ENOTDIR, EEXIST, EISDIR come out
+//! where Linux gives them) and then fail with EROFS. Writable filesystems
+//! (shm at /dev/shm) get the change through the `Inode` methods once the
+//! permission checks here pass.
 
 use super::stat::{read_path_maybe_empty, target_at, Target};
 use super::{SysResult, SyscallArgs};
 use crate::kernel::Task;
 use crate::vfs::file::{Dirent64Writer, DirentWriter};
 use crate::vfs::inode::{is_dir, is_reg, is_symlink};
-use crate::vfs::open::create_error;
+use crate::vfs::open::{may_create, new_owner};
 use crate::vfs::perm::{self, IdKind, MAY_EXEC, MAY_WRITE};
 use crate::vfs::{self, DirentOut, FileRef, LastKind, Location, ParentOf};
 use std::sync::Arc;
@@ -30,20 +32,23 @@ fn install(task: &Task, file: FileRef, cloexec: bool) -> SysResult {
     task.fds.insert(file, cloexec, 0, nofile(task)).map(|fd| fd as u64)
 }
 
-fn do_open(task: &Task, dirfd: i32, path_addr: u64, flags: i32) -> SysResult {
+fn do_open(task: &Task, dirfd: i32, path_addr: u64, flags: i32, mode: u32) -> SysResult {
     let path = task.mm.read_path(path_addr)?;
-    let file = vfs::open_at(task, dirfd, &path, flags | O_LARGEFILE)?;
+    let start = vfs::start_location(task, dirfd, &path)?;
+    let w = task.fs.walker(&task.creds);
+    let mode = mode & 0o7777 & !task.fs.umask;
+    let file = vfs::open::open_path_mode(&w, &start, &path, flags | O_LARGEFILE, mode)?;
     install(task, file, flags & libc::O_CLOEXEC != 0)
 }
 
 /// `open(path, flags, mode)`.
 pub fn sys_open(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    do_open(task, libc::AT_FDCWD, args.u64(0), args.i32(1))
+    do_open(task, libc::AT_FDCWD, args.u64(0), args.i32(1), args.u32(2))
 }
 
 /// `openat(dirfd, path, flags, mode)`.
 pub fn sys_openat(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    do_open(task, args.i32(0), args.u64(1), args.i32(2))
+    do_open(task, args.i32(0), args.u64(1), args.i32(2), args.u32(3))
 }
 
 /// `creat(path, mode)`: open with O_CREAT|O_WRONLY|O_TRUNC.
@@ -53,6 +58,7 @@ pub fn sys_creat(task: &mut Task, args: &SyscallArgs) -> SysResult {
         libc::AT_FDCWD,
         args.u64(0),
         libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+        args.u32(1),
     )
 }
 
@@ -345,16 +351,17 @@ pub fn sys_fstatfs(task: &mut Task, args: &SyscallArgs) -> SysResult {
     Ok(0)
 }
 
-// ---- Calls that change the tree: resolved, then EROFS (or EEXIST ...). ----
+// ---- Calls that change the tree: resolved and checked, then EROFS on a
+// read-only mount or the filesystem's own operation. ----
 
 fn parent_of(task: &Task, dirfd: i32, path: &[u8]) -> Result<ParentOf, Errno> {
     let start = vfs::start_location(task, dirfd, path)?;
     task.fs.walker(&task.creds).resolve_parent(&start, path)
 }
 
-/// Creating `path` (mkdir, mknod, symlink, link's new name): EEXIST when
-/// the name exists, else why it cannot be created.
-fn create_at(task: &Task, dirfd: i32, path: &[u8]) -> Result<Location, Errno> {
+/// Creating `path` (mkdir, mknod, symlink): EEXIST when the name exists,
+/// EROFS or EACCES when it may not be created, else where to create it.
+fn create_at(task: &Task, dirfd: i32, path: &[u8]) -> Result<ParentOf, Errno> {
     let p = parent_of(task, dirfd, path)?;
     if p.kind != LastKind::Normal {
         return Err(Errno::EEXIST);
@@ -362,29 +369,46 @@ fn create_at(task: &Task, dirfd: i32, path: &[u8]) -> Result<Location, Errno> {
     if task.fs.walker(&task.creds).lookup_in(&p.parent, &p.last)?.is_some() {
         return Err(Errno::EEXIST);
     }
-    Err(create_error(&task.creds, &p.parent))
+    may_create(&task.creds, &p.parent)?;
+    Ok(p)
+}
+
+fn do_mkdir(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
+    let path = task.mm.read_path(path_addr)?;
+    let p = create_at(task, dirfd, &path)?;
+    let owner = new_owner(&task.creds, &p.parent)?;
+    let mode = mode & 0o1777 & !task.fs.umask;
+    p.parent.inode().mkdir(&p.last, mode, owner)?;
+    Ok(0)
 }
 
 /// `mkdir(path, mode)`.
 pub fn sys_mkdir(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    let path = task.mm.read_path(args.u64(0))?;
-    create_at(task, libc::AT_FDCWD, &path).map(|_| 0)
+    do_mkdir(task, libc::AT_FDCWD, args.u64(0), args.u32(1))
 }
 
 /// `mkdirat(dirfd, path, mode)`.
 pub fn sys_mkdirat(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    let path = task.mm.read_path(args.u64(1))?;
-    create_at(task, args.i32(0), &path).map(|_| 0)
+    do_mkdir(task, args.i32(0), args.u64(1), args.u32(2))
 }
 
 fn do_mknod(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
     let path = task.mm.read_path(path_addr)?;
-    match mode & libc::S_IFMT {
-        0 | libc::S_IFREG | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => {}
+    let regular = match mode & libc::S_IFMT {
+        0 | libc::S_IFREG => true,
+        libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => false,
         libc::S_IFDIR => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
+    };
+    let p = create_at(task, dirfd, &path)?;
+    if !regular {
+        return Err(Errno::EPERM);
     }
-    create_at(task, dirfd, &path).map(|_| 0)
+    let owner = new_owner(&task.creds, &p.parent)?;
+    p.parent
+        .inode()
+        .create(&p.last, mode & 0o7777 & !task.fs.umask, owner)?;
+    Ok(0)
 }
 
 /// `mknod(path, mode, dev)`.
@@ -400,7 +424,8 @@ pub fn sys_mknodat(task: &mut Task, args: &SyscallArgs) -> SysResult {
 fn do_symlink(task: &Task, target_addr: u64, dirfd: i32, path_addr: u64) -> SysResult {
     let _target = task.mm.read_path(target_addr)?;
     let path = task.mm.read_path(path_addr)?;
-    create_at(task, dirfd, &path).map(|_| 0)
+    create_at(task, dirfd, &path)?;
+    Err(Errno::EPERM)
 }
 
 /// `symlink(target, linkpath)`.
@@ -442,7 +467,9 @@ fn do_link(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr: u
     if !Arc::ptr_eq(&p.parent.mount, &old_loc.mount) {
         return Err(Errno::EXDEV);
     }
-    Err(create_error(&task.creds, &p.parent))
+    may_create(&task.creds, &p.parent)?;
+    p.parent.inode().link(&p.last, old_loc.inode())?;
+    Ok(0)
 }
 
 /// `link(old, new)`.
@@ -455,13 +482,23 @@ pub fn sys_linkat(task: &mut Task, args: &SyscallArgs) -> SysResult {
     do_link(task, args.i32(0), args.u64(1), args.i32(2), args.u64(3), args.i32(4))
 }
 
-/// Why a name in `dir` cannot be removed or changed (nothing can be yet).
-fn modify_error(task: &Task, dir: &Location) -> Errno {
+/// Whether the task may remove (or rename away) `victim` from `dir`:
+/// EROFS, write and search permission on `dir`, and in a sticky
+/// directory ownership of the victim or the directory (or root).
+fn may_delete(task: &Task, dir: &Location, victim: &Location) -> Result<(), Errno> {
     if dir.mount.read_only {
-        Errno::EROFS
-    } else {
-        create_error(&task.creds, dir)
+        return Err(Errno::EROFS);
     }
+    if Arc::ptr_eq(&victim.dentry, &victim.mount.root) {
+        return Err(Errno::EBUSY);
+    }
+    let dst = dir.inode().stat()?;
+    perm::check(&task.creds, &dst, MAY_WRITE | MAY_EXEC)?;
+    let euid = task.creds.euid;
+    if dst.st_mode & libc::S_ISVTX != 0 && euid != 0 && euid != dst.st_uid && euid != victim.inode().stat()?.st_uid {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 fn do_unlink(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
@@ -484,7 +521,9 @@ fn do_unlink(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
     if p.trailing_slash {
         return Err(Errno::ENOTDIR);
     }
-    Err(modify_error(task, &p.parent))
+    may_delete(task, &p.parent, &found)?;
+    p.parent.inode().unlink(&p.last)?;
+    Ok(0)
 }
 
 fn do_rmdir(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
@@ -507,10 +546,9 @@ fn do_rmdir(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
     if !is_dir(found.inode().stat()?.st_mode) {
         return Err(Errno::ENOTDIR);
     }
-    if Arc::ptr_eq(&found.dentry, &found.mount.root) {
-        return Err(Errno::EBUSY);
-    }
-    Err(modify_error(task, &p.parent))
+    may_delete(task, &p.parent, &found)?;
+    p.parent.inode().rmdir(&p.last)?;
+    Ok(0)
 }
 
 /// `unlink(path)`.
@@ -564,11 +602,36 @@ fn do_rename(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr:
         return Err(Errno::EROFS);
     }
     let w = task.fs.walker(&task.creds);
-    w.lookup_in(&po.parent, &po.last)?.ok_or(Errno::ENOENT)?;
-    if flags & NOREPLACE != 0 && w.lookup_in(&pn.parent, &pn.last)?.is_some() {
+    let src = w.lookup_in(&po.parent, &po.last)?.ok_or(Errno::ENOENT)?;
+    let dst = w.lookup_in(&pn.parent, &pn.last)?;
+    if flags & NOREPLACE != 0 && dst.is_some() {
         return Err(Errno::EEXIST);
     }
-    Err(modify_error(task, &po.parent))
+    if flags & WHITEOUT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let sst = src.inode().stat()?;
+    if (po.trailing_slash || pn.trailing_slash) && !is_dir(sst.st_mode) {
+        return Err(Errno::ENOTDIR);
+    }
+    may_delete(task, &po.parent, &src)?;
+    match &dst {
+        Some(d) => may_delete(task, &pn.parent, d)?,
+        None => may_create(&task.creds, &pn.parent)?,
+    }
+    if is_dir(sst.st_mode) {
+        // A directory cannot move into its own subtree.
+        let mut d = Some(pn.parent.dentry.clone());
+        while let Some(cur) = d {
+            let st = cur.inode.stat()?;
+            if st.st_ino == sst.st_ino && st.st_dev == sst.st_dev {
+                return Err(Errno::EINVAL);
+            }
+            d = cur.parent();
+        }
+    }
+    po.parent.inode().rename(&po.last, pn.parent.inode(), &pn.last, flags)?;
+    Ok(0)
 }
 
 /// `rename(old, new)`.
@@ -687,7 +750,8 @@ pub fn sys_truncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
         return Err(Errno::EROFS);
     }
     perm::check(&task.creds, &st, MAY_WRITE)?;
-    Err(Errno::EPERM)
+    loc.inode().truncate(args.u64(1))?;
+    Ok(0)
 }
 
 /// `ftruncate(fd, length)`.
@@ -703,10 +767,11 @@ pub fn sys_ftruncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if !writable || !is_reg(file.stat()?.st_mode) {
         return Err(Errno::EINVAL);
     }
-    Err(match file.location() {
-        Some(l) if l.mount.read_only => Errno::EROFS,
-        _ => Errno::EPERM,
-    })
+    match file.location() {
+        Some(l) if l.mount.read_only => Err(Errno::EROFS),
+        Some(l) => l.inode().truncate(args.u64(1)).map(|_| 0),
+        None => Err(Errno::EPERM),
+    }
 }
 
 /// `utimensat(dirfd, path, times, flags)` (NULL path: the fd itself).

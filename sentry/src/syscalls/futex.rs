@@ -71,7 +71,13 @@ pub fn sys_futex(task: &mut Task, args: &SyscallArgs) -> SysResult {
             Ok(futexes.wake(&task.mm, uaddr, private, val, bitset) as u64)
         }
         FUTEX_REQUEUE => futexes.requeue(&task.mm, (uaddr, args.u64(4), private), val, args.u32(3), None),
-        FUTEX_CMP_REQUEUE => futexes.requeue(&task.mm, (uaddr, args.u64(4), private), val, args.u32(3), Some(args.u32(5))),
+        FUTEX_CMP_REQUEUE => futexes.requeue(
+            &task.mm,
+            (uaddr, args.u64(4), private),
+            val,
+            args.u32(3),
+            Some(args.u32(5)),
+        ),
         FUTEX_WAKE_OP => futexes.wake_op(&task.mm, (uaddr, args.u64(4), private), val, args.u32(3), args.u32(5)),
         _ => Err(Errno::ENOSYS),
     }

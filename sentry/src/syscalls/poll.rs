@@ -236,7 +236,7 @@ fn read_fdset(task: &Task, addr: u64, n: usize) -> Result<Vec<u64>, Errno> {
         .chunks_exact(8)
         .map(|c| u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
         .collect();
-    if n % 64 != 0 {
+    if !n.is_multiple_of(64) {
         if let Some(last) = set.last_mut() {
             *last &= (1u64 << (n % 64)) - 1;
         }

@@ -64,7 +64,7 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_dup3 => full(file::sys_dup3),
         SYS_fcntl => partial(
             file::sys_fcntl,
-            "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL; no locks, leases or pipe sizes",
+            "F_DUPFD*, F_GETFD/SETFD, F_GETFL/SETFL, F_GETPIPE_SZ/SETPIPE_SZ; no locks or leases",
         ),
         SYS_ioctl => partial(
             file::sys_ioctl,

@@ -57,6 +57,48 @@ pub trait Inode: Send + Sync {
     fn cacheable(&self) -> bool {
         true
     }
+
+    // Changing a directory or a file, for writable filesystems (Linux's
+    // inode_operations). The VFS has already checked the mount, the
+    // caller's permissions and the name's kind; the defaults refuse.
+
+    /// Creates the regular file `name` with permission bits `mode`, owned by
+    /// `owner` (uid, gid); EEXIST if the name exists.
+    fn create(&self, _name: &[u8], _mode: u32, _owner: (u32, u32)) -> Result<Arc<dyn Inode>, Errno> {
+        Err(Errno::EPERM)
+    }
+
+    /// Creates the directory `name` (see [`create`](Inode::create)).
+    fn mkdir(&self, _name: &[u8], _mode: u32, _owner: (u32, u32)) -> Result<(), Errno> {
+        Err(Errno::EPERM)
+    }
+
+    /// Removes the non-directory `name` (EISDIR for a directory).
+    fn unlink(&self, _name: &[u8]) -> Result<(), Errno> {
+        Err(Errno::EPERM)
+    }
+
+    /// Removes the empty directory `name` (ENOTEMPTY, ENOTDIR).
+    fn rmdir(&self, _name: &[u8]) -> Result<(), Errno> {
+        Err(Errno::EPERM)
+    }
+
+    /// Gives the existing node `target` the new name `name` here (EXDEV
+    /// when it belongs to another filesystem).
+    fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> Result<(), Errno> {
+        Err(Errno::EPERM)
+    }
+
+    /// Moves `name` to `new_name` in `new_dir` with renameat2 `flags`
+    /// (NOREPLACE, EXCHANGE), replacing as rename(2) does.
+    fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8], _flags: u32) -> Result<(), Errno> {
+        Err(Errno::EPERM)
+    }
+
+    /// Sets a regular file's size (truncate, ftruncate).
+    fn truncate(&self, _size: u64) -> Result<(), Errno> {
+        Err(Errno::EPERM)
+    }
 }
 
 /// The per-open-file operations. The [`FileDescription`](super::FileDescription)

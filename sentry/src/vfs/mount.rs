@@ -180,7 +180,8 @@ pub struct Vfs {
 }
 
 impl Vfs {
-    /// The sandbox's VFS over the gofer's root, with devfs at /dev and empty
+    /// The sandbox's VFS over the gofer's root, with devfs at /dev, shm at
+    /// /dev/shm and empty
     /// read-only directories at /proc and /sys.
     pub fn new(gofer: Arc<gofer::client::Client>) -> Result<Arc<Vfs>, Errno> {
         let (fs, root) = crate::fs::gofer::GoferFs::new_root(gofer)?;
@@ -217,6 +218,17 @@ impl Vfs {
             let m = Mount::new(Dentry::new_root(inode), Some((root_mount.clone(), mountpoint)), ro, fs);
             mounts.push(m);
         }
+        // POSIX shared memory and named semaphores: a tmpfs at /dev/shm.
+        let dev_mount = mounts.first().cloned().ok_or(Errno::EIO)?;
+        let shm = crate::fs::shm::ShmFs::new();
+        let shm_point = Self::mountpoint(&dev_mount.root, b"shm")?;
+        shm_point.set_mountpoint();
+        mounts.push(Mount::new(
+            Dentry::new_root(shm.root()),
+            Some((dev_mount, shm_point)),
+            false,
+            shm,
+        ));
         Ok(Arc::new(Vfs { root: root_loc, mounts }))
     }
 

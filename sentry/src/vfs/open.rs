@@ -14,7 +14,7 @@ use syscalls::Errno;
 /// Flags kept by an `O_PATH` open (everything else is ignored).
 const O_PATH_KEEP: i32 = libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY | libc::O_CLOEXEC;
 
-/// The error for creating a name in `dir` (nothing can be created yet):
+/// The error for creating a name in `dir` where the filesystem cannot:
 /// EROFS on a read-only mount, else the permission error or EPERM.
 pub fn create_error(creds: &Credentials, dir: &Location) -> Errno {
     if dir.mount.read_only {
@@ -29,8 +29,37 @@ pub fn create_error(creds: &Credentials, dir: &Location) -> Errno {
     }
 }
 
-/// Resolves and opens `path` from `start` with open(2) `flags`.
+/// Whether `creds` may create a name in `dir`: EROFS on a read-only
+/// mount, else write and search permission on the directory.
+pub fn may_create(creds: &Credentials, dir: &Location) -> Result<(), Errno> {
+    if dir.mount.read_only {
+        return Err(Errno::EROFS);
+    }
+    perm::check(creds, &dir.inode().stat()?, MAY_WRITE | MAY_EXEC)
+}
+
+/// Who owns a node `creds` create in `dir`: the effective uid, and the
+/// directory's group when it is set-group-id, else the effective gid.
+pub fn new_owner(creds: &Credentials, dir: &Location) -> Result<(u32, u32), Errno> {
+    let st = dir.inode().stat()?;
+    let gid = if st.st_mode & libc::S_ISGID != 0 {
+        st.st_gid
+    } else {
+        creds.egid
+    };
+    Ok((creds.euid, gid))
+}
+
+/// Resolves and opens `path` from `start` with open(2) `flags` (O_CREAT
+/// creates with mode 0666).
 pub fn open_path(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32) -> Result<FileRef, Errno> {
+    open_path_mode(w, start, path, flags, 0o666)
+}
+
+/// Resolves and opens `path` from `start` with open(2) `flags`; O_CREAT
+/// creates a missing file with permission bits `mode` (umask already
+/// applied).
+pub fn open_path_mode(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32, mode: u32) -> Result<FileRef, Errno> {
     let mut flags = flags;
     if flags & libc::O_PATH != 0 {
         flags &= O_PATH_KEEP;
@@ -55,7 +84,15 @@ pub fn open_path(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32) -> R
         }
         match w.lookup_in(&p.parent, &p.last)? {
             None if p.trailing_slash => return Err(Errno::EISDIR),
-            None => return Err(create_error(w.creds, &p.parent)),
+            None => {
+                may_create(w.creds, &p.parent)?;
+                let owner = new_owner(w.creds, &p.parent)?;
+                p.parent.inode().create(&p.last, mode & 0o7777, owner)?;
+                // The new file is opened with the access asked for whatever
+                // its mode, as Linux does.
+                let loc = w.lookup_in(&p.parent, &p.last)?.ok_or(Errno::ENOENT)?;
+                return open_checked(w, loc, flags, false);
+            }
             Some(found) => {
                 if flags & libc::O_EXCL != 0 {
                     return Err(Errno::EEXIST);
@@ -86,6 +123,11 @@ pub fn open_path(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32) -> R
 
 /// Opens an already resolved location with open(2) `flags`.
 pub fn open_location(w: &Walker<'_>, loc: Location, flags: i32) -> Result<FileRef, Errno> {
+    open_checked(w, loc, flags, true)
+}
+
+/// [`open_location`], checking the node's permissions when `check_perm`.
+fn open_checked(w: &Walker<'_>, loc: Location, flags: i32, check_perm: bool) -> Result<FileRef, Errno> {
     let st = loc.inode().stat()?;
     let mode = st.st_mode;
     if flags & libc::O_DIRECTORY != 0 && !is_dir(mode) {
@@ -117,7 +159,9 @@ pub fn open_location(w: &Walker<'_>, loc: Location, flags: i32) -> Result<FileRe
     if mask & MAY_WRITE != 0 && loc.mount.read_only && (is_reg(mode) || is_dir(mode)) {
         return Err(Errno::EROFS);
     }
-    perm::check(w.creds, &st, mask)?;
+    if check_perm {
+        perm::check(w.creds, &st, mask)?;
+    }
     let ops: Box<dyn super::FileOps> = if is_dir(mode) {
         let parent_ino = loc.parent(w.root).inode().stat()?.st_ino;
         Box::new(DirFile::new(loc.inode().clone(), parent_ino)?)
