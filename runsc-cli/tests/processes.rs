@@ -490,12 +490,12 @@ const DIE_SRC: &str = r#"
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
-/* die kill|term|segv: leaves a child sleeping (which must not outlive the
- * sandbox), then ends itself with the named signal. */
+/* die kill|term|segv [nofork]: unless "nofork", first leaves a child sleeping
+ * (which must not outlive the sandbox); then ends itself with the signal. */
 int main(int argc, char **argv) {
-    if (argc != 2)
+    if (argc < 2)
         return 2;
-    if (fork() == 0) {
+    if (argc == 2 && fork() == 0) {
         for (;;)
             pause();
     }
@@ -512,13 +512,42 @@ int main(int argc, char **argv) {
 }
 "#;
 
+/// A program (not the init: the shell forks it) killed by SIGKILL, SIGTERM or
+/// SIGSEGV makes `runsc do sh -c PROG` exit 137, 143, 139 as natively; the
+/// sleeping child it left behind dies with the sandbox.
 #[test]
-fn killed_init_exits_128_plus_signal_and_takes_its_children() {
+fn killed_programs_exit_128_plus_signal() {
     let dir = TempDir::new("die");
     let exe = compile_c(&dir.0, "die", DIE_SRC);
+    let exe = exe.to_str().unwrap();
     for (mode, code) in [("kill", 137), ("term", 143), ("segv", 139)] {
-        let out = runsc_do(&[exe.to_str().unwrap(), mode]);
+        let host = native(&["/bin/sh", "-c", &format!("{exe} {mode} nofork")]);
+        assert_eq!(host.code, code, "native {mode}: {host:?}");
+        let out = runsc_do(&["/bin/sh", "-c", &format!("{exe} {mode}")]);
         assert_eq!(out.code, code, "{mode}: {out:?}");
+    }
+}
+
+/// The init itself dies of a fault (SIGSEGV is forced): 139, children gone.
+#[test]
+fn init_killed_by_fault_exits_139() {
+    let dir = TempDir::new("die-init");
+    let exe = compile_c(&dir.0, "die", DIE_SRC);
+    let out = runsc_do(&[exe.to_str().unwrap(), "segv"]);
+    assert_eq!(out.code, 139, "{out:?}");
+}
+
+/// Linux pid-namespace init semantics: signals with the default action sent
+/// by processes inside the namespace (the init itself included) are not
+/// delivered to the init, so raise(SIGKILL) and raise(SIGTERM) return and the
+/// program goes on to exit 3.
+#[test]
+fn init_ignores_default_action_signals_from_inside() {
+    let dir = TempDir::new("die-init");
+    let exe = compile_c(&dir.0, "die", DIE_SRC);
+    for mode in ["kill", "term"] {
+        let out = runsc_do(&[exe.to_str().unwrap(), mode]);
+        assert_eq!(out.code, 3, "{mode}: {out:?}");
     }
 }
 

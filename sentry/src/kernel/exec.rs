@@ -58,9 +58,18 @@ pub fn do_execve(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
                 .then_some(())
         });
     }
+    if task.tid != tg.tgid {
+        // A non-leader that execs takes over the leader's identity (its tid
+        // becomes the pid), as in Linux's de_thread.
+        become_leader(task);
+    }
     tg.host_pid.store(task.thread.tid, Ordering::SeqCst);
     task.shared.host_tid.store(task.thread.tid, Ordering::SeqCst);
     task.shared.killed.store(false, Ordering::SeqCst);
+    task.shared.robust_list.store(0, Ordering::SeqCst);
+    if let Ok(mut mm) = task.shared.mm.lock() {
+        *mm = Some(task.mm.clone());
+    }
 
     task.fds.close_on_exec();
     if let Ok(mut handlers) = tg.handlers.lock() {
@@ -81,4 +90,27 @@ pub fn do_execve(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
     tg.stop_events.notify_all();
     super::timers::on_exec(tg.tgid);
     Ok(())
+}
+
+/// Re-registers the exec'ing thread under the thread group id.
+fn become_leader(task: &mut Task) {
+    let tg = task.shared.tg.clone();
+    let leader = super::task::TaskShared::new(tg.tgid, tg.clone(), task.signals.mask);
+    if let (Ok(mut new), Ok(mut old)) = (leader.pending.lock(), task.shared.pending.lock()) {
+        *new = std::mem::take(&mut *old);
+    }
+    if let Ok(mut table) = task.kernel.table.lock() {
+        table.tasks.remove(&task.tid);
+        table.tasks.insert(tg.tgid, leader.clone());
+        if let Ok(mut st) = tg.state.lock() {
+            for t in st.threads.iter_mut() {
+                if *t == task.tid {
+                    *t = tg.tgid;
+                }
+            }
+        }
+    }
+    task.tid = tg.tgid;
+    task.shared = leader.clone();
+    super::set_current_task(leader);
 }

@@ -29,6 +29,15 @@ pub fn kill_group(tg: &Arc<ThreadGroup>, status: ExitStatus) {
     };
     tg.stop_events.notify_all();
     if let Some(kernel) = super::global() {
+        for tid in &threads {
+            if let Some(t) = kernel.task(*tid) {
+                // The memory is still there: free the robust locks first.
+                let mm = t.mm.lock().ok().and_then(|m| m.clone());
+                if let Some(mm) = mm {
+                    release_robust_list(&kernel, &mm, t.robust_list.load(Ordering::SeqCst), *tid);
+                }
+            }
+        }
         for tid in threads {
             if let Some(t) = kernel.task(tid) {
                 t.kill();
@@ -80,23 +89,90 @@ pub fn task_exited(task: &mut Task) {
             kernel.futexes.wake(&task.mm, task.clear_child_tid, false, 1, u32::MAX);
         }
     }
+    if !group_exit {
+        release_robust_list(&kernel, &task.mm, task.robust_list.0, task.tid);
+    }
     if !group_exit && !task.shared.is_killed() {
         // A thread leaving on its own: its host thread must go too.
         let _ = task.thread.inject(libc::SYS_exit, [0; 6]);
     }
+    if thread_gone(&kernel, &task.shared, task.tid, task.exit_status) {
+        task.thread.kill_process();
+    }
+}
+
+/// Removes a thread from the PID namespace and its group; the last one out
+/// turns the group into a zombie. Returns true for the last thread. Also
+/// used when a new thread dies before its sentry thread could seize it.
+pub fn thread_gone(
+    kernel: &Arc<Kernel>,
+    shared: &Arc<super::task::TaskShared>,
+    tid: i32,
+    status: Option<ExitStatus>,
+) -> bool {
+    let tg = shared.tg.clone();
     let last = {
-        let Ok(mut table) = kernel.table.lock() else { return };
-        table.tasks.remove(&task.tid);
-        let Ok(mut state) = tg.state.lock() else { return };
-        state.threads.retain(|t| *t != task.tid);
+        let Ok(mut table) = kernel.table.lock() else {
+            return false;
+        };
+        table.tasks.remove(&tid);
+        let Ok(mut state) = tg.state.lock() else { return false };
+        state.threads.retain(|t| *t != tid);
         state.live_sentry_threads = state.live_sentry_threads.saturating_sub(1);
         state.live_sentry_threads == 0
     };
     tg.stop_events.notify_all();
     if last {
-        let status = task.exit_status.unwrap_or(ExitStatus::Exited(0));
-        finalize_group(&kernel, &tg, status);
-        task.thread.kill_process();
+        finalize_group(kernel, &tg, status.unwrap_or(ExitStatus::Exited(0)));
+    }
+    last
+}
+
+/// Releases the robust futexes a dying thread still holds (set_robust_list):
+/// each lock word owned by `tid` gets FUTEX_OWNER_DIED and one waiter is
+/// woken, so the next locker sees EOWNERDEAD.
+pub fn release_robust_list(kernel: &Kernel, mm: &crate::mm::MemoryManager, head: u64, tid: i32) {
+    const FUTEX_WAITERS: u32 = 0x8000_0000;
+    const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+    const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+    const ROBUST_LIST_LIMIT: usize = 2048;
+    if head == 0 {
+        return;
+    }
+    let (Ok(first), Ok(offset), Ok(pending)) = (
+        mm.read_obj::<u64>(head),
+        mm.read_obj::<i64>(head + 8),
+        mm.read_obj::<u64>(head + 16),
+    ) else {
+        return;
+    };
+    let release = |entry: u64| {
+        // The low bit of an entry marks a PI futex; the address is without it.
+        let word_addr = (entry & !1).wrapping_add(offset as u64);
+        let Ok(word) = mm.read_obj::<u32>(word_addr) else {
+            return;
+        };
+        if word & FUTEX_TID_MASK != tid as u32 {
+            return;
+        }
+        let new = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+        if mm.write_obj(word_addr, &new).is_ok() && word & FUTEX_WAITERS != 0 {
+            kernel.futexes.wake(mm, word_addr, false, 1, u32::MAX);
+        }
+    };
+    let mut entry = first;
+    for _ in 0..ROBUST_LIST_LIMIT {
+        if entry == head || entry == 0 {
+            break;
+        }
+        let next = mm.read_obj::<u64>(entry & !1).unwrap_or(0);
+        if entry != pending {
+            release(entry);
+        }
+        entry = next;
+    }
+    if pending != 0 {
+        release(pending);
     }
 }
 

@@ -228,14 +228,13 @@ fn run_child(b: Blueprint) {
     let mut thread = match StubThread::seize(b.host_tid, layout) {
         Ok(t) => t,
         Err(e) => {
-            tracing::error!("clone: cannot seize the new stub thread: {e}");
-            super::exit::kill_group(
-                &b.shared.tg,
-                super::task::ExitStatus::Signaled {
-                    signal: libc::SIGKILL,
-                    core: false,
-                },
-            );
+            tracing::debug!("clone: the new stub thread is gone before it ran: {e}");
+            let killed = super::task::ExitStatus::Signaled {
+                signal: libc::SIGKILL,
+                core: false,
+            };
+            super::exit::kill_group(&b.shared.tg, killed);
+            super::exit::thread_gone(&b.kernel, &b.shared, b.shared.tid, Some(killed));
             return;
         }
     };

@@ -247,6 +247,10 @@ fn forward_signals(set: libc::sigset_t) {
 /// code, serve the syscall or fault it stops with, repeat.
 pub fn run_task(task: &mut Task) {
     super::set_current_task(task.shared.clone());
+    if let Ok(mut mm) = task.shared.mm.lock() {
+        *mm = Some(task.mm.clone());
+    }
+    task.shared.robust_list.store(task.robust_list.0, Ordering::SeqCst);
     task.shared.host_tid.store(task.thread.tid, Ordering::SeqCst);
     task.shared.mask.store(task.signals.mask, Ordering::SeqCst);
     let mut pending_restart: Option<Errno> = None;

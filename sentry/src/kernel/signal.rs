@@ -192,6 +192,9 @@ pub fn send_to_thread(task: &Arc<TaskShared>, info: SigInfo) {
     let queued = task.pending.lock().map(|mut p| p.enqueue(info)).unwrap_or(false);
     if queued && !blocked {
         task.kick();
+    } else if queued {
+        // Blocked: no interruption, but a signalfd reader may be waiting.
+        task.waker.notify();
     }
 }
 
@@ -216,8 +219,9 @@ pub fn send_to_group(kernel: &super::Kernel, tg: &Arc<ThreadGroup>, info: SigInf
     if !queued {
         return;
     }
-    if let Some(t) = threads.iter().find(|t| t.mask.load(Ordering::SeqCst) & bit(sig) == 0) {
-        t.kick();
+    match threads.iter().find(|t| t.mask.load(Ordering::SeqCst) & bit(sig) == 0) {
+        Some(t) => t.kick(),
+        None => threads.iter().for_each(|t| t.waker.notify()),
     }
 }
 

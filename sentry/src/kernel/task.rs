@@ -63,6 +63,10 @@ pub struct TaskShared {
     pub in_guest: AtomicBool,
     /// Set when the task must stop running (group exit, exec by a sibling).
     pub killed: AtomicBool,
+    /// `set_robust_list` head, for releasing robust locks at group exit.
+    pub robust_list: AtomicU64,
+    /// A handle to the task's address space (for group exit bookkeeping).
+    pub mm: Mutex<Option<MemoryManager>>,
 }
 
 impl TaskShared {
@@ -77,6 +81,8 @@ impl TaskShared {
             host_tid: AtomicI32::new(0),
             in_guest: AtomicBool::new(false),
             killed: AtomicBool::new(false),
+            robust_list: AtomicU64::new(0),
+            mm: Mutex::new(None),
         })
     }
 

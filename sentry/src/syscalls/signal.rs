@@ -145,10 +145,19 @@ fn init_ignores(tgid: i32, task: &Task, sig: i32) -> bool {
     if tgid != 1 || sig == 0 {
         return false;
     }
-    task.kernel
-        .group(1)
-        .map(|g| g.action(sig).handler == SIG_DFL)
-        .unwrap_or(false)
+    // Blocked signals are never ignored at generation (the handler may
+    // change before they are unblocked); delivery applies the rule then.
+    let blocked = task
+        .kernel
+        .task(1)
+        .map(|t| t.mask.load(std::sync::atomic::Ordering::SeqCst) & bit(sig) != 0)
+        .unwrap_or(false);
+    !blocked
+        && task
+            .kernel
+            .group(1)
+            .map(|g| g.action(sig).handler == SIG_DFL)
+            .unwrap_or(false)
 }
 
 fn user_info(task: &Task, sig: i32, code: i32) -> SigInfo {

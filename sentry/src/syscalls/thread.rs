@@ -60,6 +60,9 @@ pub fn sys_set_robust_list(task: &mut Task, args: &SyscallArgs) -> SysResult {
         return Err(Errno::EINVAL);
     }
     task.robust_list = (args.u64(0), args.u64(1));
+    task.shared
+        .robust_list
+        .store(args.u64(0), std::sync::atomic::Ordering::SeqCst);
     Ok(0)
 }
 
