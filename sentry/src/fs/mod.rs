@@ -9,6 +9,7 @@ pub mod gofer;
 pub mod host;
 pub mod pipe;
 pub mod shm;
+pub mod signalfd;
 pub mod synthetic;
 pub mod timerfd;
 

@@ -392,3 +392,42 @@ pub fn sys_rt_sigreturn(task: &mut Task, _args: &SyscallArgs) -> SysResult {
     task.set_sigmask(restored.mask);
     Ok(restored.regs.rax)
 }
+
+/// `signalfd4(fd, mask, sizemask, flags)`.
+pub fn sys_signalfd4(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    signalfd(task, args.i32(0), args.u64(1), args.u64(2), args.i32(3))
+}
+
+/// `signalfd(fd, mask, sizemask)`.
+pub fn sys_signalfd(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    signalfd(task, args.i32(0), args.u64(1), args.u64(2), 0)
+}
+
+fn signalfd(task: &mut Task, fd: i32, mask_addr: u64, size: u64, flags: i32) -> SysResult {
+    use crate::fs::signalfd::SignalFd;
+    if size != SIGSET_SIZE || flags & !(libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mask: u64 = task.mm.read_obj(mask_addr)?;
+    if fd != -1 {
+        let file = task.fds.get(fd)?;
+        let sfd = file
+            .ops()
+            .as_any()
+            .and_then(|a| a.downcast_ref::<SignalFd>())
+            .ok_or(Errno::EINVAL)?;
+        sfd.set_mask(mask);
+        return Ok(fd as u64);
+    }
+    let status = libc::O_RDWR
+        | if flags & libc::SFD_NONBLOCK != 0 {
+            libc::O_NONBLOCK
+        } else {
+            0
+        };
+    let file = crate::vfs::FileDescription::new(Box::new(SignalFd::new(mask)), status, None);
+    let fd = task
+        .fds
+        .insert(file, flags & libc::SFD_CLOEXEC != 0, 0, task.limits.nofile())?;
+    Ok(fd as u64)
+}

@@ -242,6 +242,8 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_rt_sigpending => full(signal::sys_rt_sigpending),
         SYS_rt_sigtimedwait => full(signal::sys_rt_sigtimedwait),
         SYS_rt_sigreturn => full(signal::sys_rt_sigreturn),
+        SYS_signalfd => partial(signal::sys_signalfd, "readiness is polled (no wake-up queue)"),
+        SYS_signalfd4 => partial(signal::sys_signalfd4, "readiness is polled (no wake-up queue)"),
         SYS_futex => partial(
             futex::sys_futex,
             "WAIT, WAKE, (CMP_)REQUEUE, WAKE_OP, *_BITSET; PI futexes are ENOSYS; shared futexes match within one address space",

@@ -168,6 +168,12 @@ pub trait FileOps: Send + Sync {
         Err(Errno::ENOTTY)
     }
 
+    /// The concrete type behind these operations, for the syscalls that act
+    /// on one kind of file (signalfd's mask update, say).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+
     /// The poll events (`POLLIN`, `POLLOUT`, `POLLHUP`, `POLLERR`, ...) that
     /// are ready now, restricted to `mask` plus the always-reported ones.
     /// Regular files and directories are always readable and writable.
