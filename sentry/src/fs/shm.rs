@@ -382,6 +382,27 @@ impl Inode for ShmNode {
         false
     }
 
+    fn setattr(&self, attr: &crate::vfs::inode::SetAttr) -> Result<(), Errno> {
+        let mut m = self.meta();
+        if let Some(mode) = attr.mode {
+            m.mode = (m.mode & libc::S_IFMT) | (mode & 0o7777);
+        }
+        if let Some(uid) = attr.uid {
+            m.uid = uid;
+        }
+        if let Some(gid) = attr.gid {
+            m.gid = gid;
+        }
+        if let Some(t) = attr.atime {
+            m.atime = t;
+        }
+        if let Some(t) = attr.mtime {
+            m.mtime = t;
+        }
+        m.ctime = now();
+        Ok(())
+    }
+
     fn create(&self, name: &[u8], mode: u32, owner: (u32, u32)) -> Result<Arc<dyn Inode>, Errno> {
         let node = self.add_node(name, libc::S_IFREG | (mode & 0o7777), owner, Data::File(new_memfd()?))?;
         Ok(node)

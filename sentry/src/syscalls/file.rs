@@ -649,15 +649,6 @@ pub fn sys_renameat2(task: &mut Task, args: &SyscallArgs) -> SysResult {
     do_rename(task, args.i32(0), args.u64(1), args.i32(2), args.u64(3), args.u32(4))
 }
 
-/// Changing attributes of `target` (chmod, chown, utimes): EROFS on a
-/// read-only mount, EPERM otherwise (in-sentry nodes are immutable).
-fn setattr_error(target: &Target) -> Errno {
-    match target {
-        Target::Loc(l) if l.mount.read_only => Errno::EROFS,
-        _ => Errno::EPERM,
-    }
-}
-
 fn path_target(task: &Task, dirfd: i32, path_addr: u64, flags: i32, allowed: i32) -> Result<Target, Errno> {
     if flags & !allowed != 0 {
         return Err(Errno::EINVAL);
@@ -683,53 +674,94 @@ fn fd_target(task: &Task, fd: i32) -> Result<Target, Errno> {
     })
 }
 
+/// Applies an attribute change to a resolved target: EROFS on read-only
+/// mounts; chmod and timestamps need ownership (or root), chown needs root
+/// (or the owner giving the file to one of their own groups).
+fn setattr(task: &Task, target: &Target, attr: crate::vfs::inode::SetAttr) -> SysResult {
+    let Target::Loc(l) = target else {
+        return Err(Errno::EPERM);
+    };
+    if l.mount.read_only {
+        return Err(Errno::EROFS);
+    }
+    let inode = l.dentry.inode.clone();
+    let st = inode.stat()?;
+    let owner = task.creds.euid == st.st_uid || task.creds.is_root();
+    if (attr.mode.is_some() || attr.atime.is_some() || attr.mtime.is_some()) && !owner {
+        return Err(Errno::EPERM);
+    }
+    if !task.creds.is_root() {
+        if attr.uid.is_some_and(|u| u != st.st_uid) {
+            return Err(Errno::EPERM);
+        }
+        if attr
+            .gid
+            .is_some_and(|g| g != st.st_gid && (!owner || !task.creds.in_group(g)))
+        {
+            return Err(Errno::EPERM);
+        }
+    }
+    inode.setattr(&attr)?;
+    Ok(0)
+}
+
+fn chmod_attr(mode: u32) -> crate::vfs::inode::SetAttr {
+    crate::vfs::inode::SetAttr {
+        mode: Some(mode & 0o7777),
+        ..Default::default()
+    }
+}
+
+fn chown_attr(uid: u32, gid: u32) -> crate::vfs::inode::SetAttr {
+    crate::vfs::inode::SetAttr {
+        uid: (uid != u32::MAX).then_some(uid),
+        gid: (gid != u32::MAX).then_some(gid),
+        ..Default::default()
+    }
+}
+
 /// `chmod(path, mode)`.
 pub fn sys_chmod(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    Err(setattr_error(&path_target(task, libc::AT_FDCWD, args.u64(0), 0, 0)?))
+    let target = path_target(task, libc::AT_FDCWD, args.u64(0), 0, 0)?;
+    setattr(task, &target, chmod_attr(args.u32(1)))
 }
 
 /// `fchmod(fd, mode)`.
 pub fn sys_fchmod(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    Err(setattr_error(&fd_target(task, args.i32(0))?))
+    let target = fd_target(task, args.i32(0))?;
+    setattr(task, &target, chmod_attr(args.u32(1)))
 }
 
 /// `fchmodat(dirfd, path, mode)`.
 pub fn sys_fchmodat(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    Err(setattr_error(&path_target(task, args.i32(0), args.u64(1), 0, 0)?))
+    let target = path_target(task, args.i32(0), args.u64(1), 0, 0)?;
+    setattr(task, &target, chmod_attr(args.u32(2)))
 }
 
 /// `chown(path, uid, gid)`.
 pub fn sys_chown(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    Err(setattr_error(&path_target(task, libc::AT_FDCWD, args.u64(0), 0, 0)?))
+    let target = path_target(task, libc::AT_FDCWD, args.u64(0), 0, 0)?;
+    setattr(task, &target, chown_attr(args.u32(1), args.u32(2)))
 }
 
 /// `fchown(fd, uid, gid)`.
 pub fn sys_fchown(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    Err(setattr_error(&fd_target(task, args.i32(0))?))
+    let target = fd_target(task, args.i32(0))?;
+    setattr(task, &target, chown_attr(args.u32(1), args.u32(2)))
 }
 
 /// `lchown(path, uid, gid)`.
 pub fn sys_lchown(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let nofollow = libc::AT_SYMLINK_NOFOLLOW;
-    Err(setattr_error(&path_target(
-        task,
-        libc::AT_FDCWD,
-        args.u64(0),
-        nofollow,
-        nofollow,
-    )?))
+    let target = path_target(task, libc::AT_FDCWD, args.u64(0), nofollow, nofollow)?;
+    setattr(task, &target, chown_attr(args.u32(1), args.u32(2)))
 }
 
 /// `fchownat(dirfd, path, uid, gid, flags)`.
 pub fn sys_fchownat(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let allowed = libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH;
-    Err(setattr_error(&path_target(
-        task,
-        args.i32(0),
-        args.u64(1),
-        args.i32(4),
-        allowed,
-    )?))
+    let target = path_target(task, args.i32(0), args.u64(1), args.i32(4), allowed)?;
+    setattr(task, &target, chown_attr(args.u32(2), args.u32(3)))
 }
 
 /// `truncate(path, length)`.
@@ -781,6 +813,14 @@ pub fn sys_utimensat(task: &mut Task, args: &SyscallArgs) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let mut both_omit = false;
+    let mut now = syscalls::structs::Timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec into `now`.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+    let mut attr = crate::vfs::inode::SetAttr {
+        atime: Some((now.tv_sec, now.tv_nsec)),
+        mtime: Some((now.tv_sec, now.tv_nsec)),
+        ..Default::default()
+    };
     if times != 0 {
         let ts: [i64; 4] = task.mm.read_obj(times)?;
         for nsec in [ts[1], ts[3]] {
@@ -789,6 +829,13 @@ pub fn sys_utimensat(task: &mut Task, args: &SyscallArgs) -> SysResult {
             }
         }
         both_omit = ts[1] == libc::UTIME_OMIT && ts[3] == libc::UTIME_OMIT;
+        let pick = |sec: i64, nsec: i64| match nsec {
+            libc::UTIME_OMIT => None,
+            libc::UTIME_NOW => Some((now.tv_sec, now.tv_nsec)),
+            _ => Some((sec, nsec)),
+        };
+        attr.atime = pick(ts[0], ts[1]);
+        attr.mtime = pick(ts[2], ts[3]);
     }
     let target = if path_addr == 0 {
         if dirfd == libc::AT_FDCWD {
@@ -801,5 +848,5 @@ pub fn sys_utimensat(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if both_omit {
         return Ok(0);
     }
-    Err(setattr_error(&target))
+    setattr(task, &target, attr)
 }

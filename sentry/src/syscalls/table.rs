@@ -2,7 +2,9 @@
 //! and its status. The same table drives dispatch, `runsc help syscalls`
 //! and the README's coverage figures.
 
-use super::{file, futex, identity, mmap, pipe, poll, process, rw, signal, socket, thread, time, timer, Handler};
+use super::{
+    creds, file, futex, identity, mmap, pipe, poll, process, rw, signal, socket, thread, time, timer, Handler,
+};
 use syscalls::Errno;
 
 /// How completely a syscall is implemented.
@@ -248,6 +250,18 @@ pub fn lookup(nr: u64) -> Entry {
             futex::sys_futex,
             "WAIT, WAKE, (CMP_)REQUEUE, WAKE_OP, *_BITSET; PI futexes are ENOSYS; shared futexes match within one address space",
         ),
+        // Credentials (creds.rs).
+        SYS_setuid => full(creds::sys_setuid),
+        SYS_setgid => full(creds::sys_setgid),
+        SYS_setreuid => full(creds::sys_setreuid),
+        SYS_setregid => full(creds::sys_setregid),
+        SYS_setresuid => full(creds::sys_setresuid),
+        SYS_setresgid => full(creds::sys_setresgid),
+        SYS_setfsuid => partial(creds::sys_setfsuid, "the fs ids follow the effective ids"),
+        SYS_setfsgid => partial(creds::sys_setfsgid, "the fs ids follow the effective ids"),
+        SYS_setgroups => full(creds::sys_setgroups),
+        SYS_capget => partial(creds::sys_capget, "root holds every capability, other users none"),
+        SYS_capset => partial(creds::sys_capset, "accepted within the held set; reductions are not tracked"),
         // Processes (process.rs).
         SYS_clone => partial(process::sys_clone, "no namespaces (CLONE_NEW*) or pidfds"),
         SYS_fork => full(process::sys_fork),

@@ -99,6 +99,27 @@ pub trait Inode: Send + Sync {
     fn truncate(&self, _size: u64) -> Result<(), Errno> {
         Err(Errno::EPERM)
     }
+
+    /// Changes mode, owner or timestamps (chmod, chown, utimensat). Checks
+    /// of who may do it are the caller's.
+    fn setattr(&self, _attr: &SetAttr) -> Result<(), Errno> {
+        Err(Errno::EPERM)
+    }
+}
+
+/// Attribute changes for [`Inode::setattr`]; `None` leaves a field alone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetAttr {
+    /// New permission bits (07777).
+    pub mode: Option<u32>,
+    /// New owner.
+    pub uid: Option<u32>,
+    /// New group.
+    pub gid: Option<u32>,
+    /// New access time (sec, nsec).
+    pub atime: Option<(i64, i64)>,
+    /// New modification time (sec, nsec).
+    pub mtime: Option<(i64, i64)>,
 }
 
 /// The per-open-file operations. The [`FileDescription`](super::FileDescription)
