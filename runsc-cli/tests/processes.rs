@@ -601,3 +601,44 @@ fn background_processes_die_when_init_exits() {
     }
     assert!(found.is_empty(), "processes with the test's marker survive: {found:?}");
 }
+
+/// gcc runs cc1, as and collect2/ld as children; the output goes to the
+/// sandbox's writable /dev/shm (the root is read-only until the overlay
+/// lands), and the compiled program then runs inside the sandbox.
+#[test]
+fn gcc_compiles_and_runs_a_program_inside_the_sandbox() {
+    let dir = TempDir::new("gcc");
+    let src = dir.0.join("t.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { printf(\"%d\\n\", 6 * 7); return 0; }\n",
+    )
+    .unwrap();
+    let script = format!("gcc -O1 -o /dev/shm/t {} && /dev/shm/t", src.display());
+    let out = runsc_do_env(&["/bin/sh", "-c", &script], &[("TMPDIR", "/dev/shm")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "42\n", "{out:?}");
+}
+
+/// `make -j2` of a multi-file C project (parallel gcc children, posix_spawn
+/// through clone(CLONE_VM|CLONE_VFORK)), built in /dev/shm inside the sandbox.
+#[test]
+fn make_j2_builds_a_multi_file_project_inside_the_sandbox() {
+    let dir = TempDir::new("make");
+    let files = [
+        ("a.c", "int add(int a, int b) { return a + b; }\n"),
+        ("b.c", "int mul(int a, int b) { return a * b; }\n"),
+        ("main.c", "#include <stdio.h>\nint add(int, int); int mul(int, int);\nint main(void) { printf(\"%d %d\\n\", add(2, 3), mul(4, 5)); return 0; }\n"),
+        ("Makefile", "app: a.o b.o main.o\n\t$(CC) -o $@ $^\n%.o: %.c\n\t$(CC) -c -o $@ $<\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.0.join(name), text).unwrap();
+    }
+    let script = format!(
+        "cp -r {} /dev/shm/proj && cd /dev/shm/proj && make -j2 && ./app",
+        dir.0.display()
+    );
+    let out = runsc_do_env(&["/bin/sh", "-c", &script], &[("TMPDIR", "/dev/shm")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.ends_with("5 20\n"), "{out:?}");
+}
