@@ -64,10 +64,10 @@ fn check_re(
     r: Option<u32>,
     e: Option<u32>,
 ) -> Result<(u32, u32, u32), Errno> {
-    if !privileged {
-        if r.is_some_and(|r| r != r0 && r != e0) || e.is_some_and(|e| e != r0 && e != e0 && e != s0) {
-            return Err(Errno::EPERM);
-        }
+    let r_bad = r.is_some_and(|r| r != r0 && r != e0);
+    let e_bad = e.is_some_and(|e| e != r0 && e != e0 && e != s0);
+    if !privileged && (r_bad || e_bad) {
+        return Err(Errno::EPERM);
     }
     let (nr, ne) = (r.unwrap_or(r0), e.unwrap_or(e0));
     let ns = if r.is_some() || e.is_some_and(|e| e != r0) {
