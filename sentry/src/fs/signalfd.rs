@@ -35,11 +35,13 @@ impl SignalFd {
     fn take(&self) -> Option<SigInfo> {
         let task = current_task()?;
         let blocked = !self.mask.load(Ordering::SeqCst);
-        if let Some(i) = task.pending.lock().ok()?.dequeue(blocked) {
-            return Some(i);
-        }
-        let from_group = task.tg.state.lock().ok()?.pending.dequeue(blocked);
-        from_group
+        let own = task.pending.lock().ok()?.dequeue(blocked);
+        let mut info = match own {
+            Some(i) => i,
+            None => task.tg.state.lock().ok()?.pending.dequeue(blocked)?,
+        };
+        crate::kernel::signal::on_dequeue(task.tg.tgid, &mut info);
+        Some(info)
     }
 
     fn any_pending(&self) -> bool {

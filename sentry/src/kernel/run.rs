@@ -397,10 +397,7 @@ fn dequeue(task: &Task) -> Option<SigInfo> {
         Some(i) => i,
         None => task.shared.tg.state.lock().ok()?.pending.dequeue(mask)?,
     };
-    if info.code == signal::SI_TIMER {
-        // The timer counts overruns until its signal is delivered.
-        info.status = super::timers::on_timer_signal_delivered(task.tgid, info.timer_id);
-    }
+    signal::on_dequeue(task.tgid, &mut info);
     Some(info)
 }
 

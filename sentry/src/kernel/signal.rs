@@ -257,6 +257,15 @@ pub fn killed_by(sig: i32) -> super::task::ExitStatus {
     }
 }
 
+/// Bookkeeping when a signal leaves a pending set (delivery, sigtimedwait,
+/// signalfd): a POSIX timer's signal carries the overruns counted while it
+/// was pending.
+pub fn on_dequeue(tgid: i32, info: &mut SigInfo) {
+    if info.code == SI_TIMER {
+        info.status = super::timers::on_timer_signal_delivered(tgid, info.timer_id);
+    }
+}
+
 /// Sends a signal on behalf of the current task (or the kernel).
 pub fn post(target: SignalTarget, info: SigInfo) -> Result<(), Errno> {
     let kernel = super::global().ok_or(Errno::ESRCH)?;

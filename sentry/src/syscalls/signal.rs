@@ -320,10 +320,13 @@ pub fn sys_rt_sigpending(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 fn take_from(task: &Task, set: u64) -> Option<SigInfo> {
     let blocked = !set;
-    if let Some(i) = task.shared.pending.lock().ok()?.dequeue(blocked) {
-        return Some(i);
-    }
-    task.shared.tg.state.lock().ok()?.pending.dequeue(blocked)
+    let own = task.shared.pending.lock().ok()?.dequeue(blocked);
+    let mut info = match own {
+        Some(i) => i,
+        None => task.shared.tg.state.lock().ok()?.pending.dequeue(blocked)?,
+    };
+    crate::kernel::signal::on_dequeue(task.tgid, &mut info);
+    Some(info)
 }
 
 /// `rt_sigtimedwait`: takes a pending signal of `set` (normally blocked).
