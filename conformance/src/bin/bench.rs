@@ -1,5 +1,6 @@
 //! `rvisor-bench`: benchmark v0. Measures a getpid loop, an open+fstat+close
-//! loop over a rootfs file, and `/bin/true` start-to-exit wall time, natively,
+//! loop over a rootfs file, fork+exec+wait, pipe throughput between two
+//! processes, and `/bin/true` start-to-exit wall time, natively,
 //! under `runsc do` and under `proot` (when installed), and prints absolute
 //! numbers with ratios against native from the same run.
 //!
@@ -52,6 +53,8 @@ impl Runner {
 struct Sizes {
     getpid_iters: u64,
     open_iters: u64,
+    fork_iters: u64,
+    pipe_chunks: u64,
     true_runs: u32,
     repeats: u32,
 }
@@ -62,6 +65,8 @@ impl Sizes {
             Sizes {
                 getpid_iters: 20_000,
                 open_iters: 2_000,
+                fork_iters: 20,
+                pipe_chunks: 200,
                 true_runs: 3,
                 repeats: 1,
             }
@@ -69,6 +74,8 @@ impl Sizes {
             Sizes {
                 getpid_iters: 1_000_000,
                 open_iters: 50_000,
+                fork_iters: 200,
+                pipe_chunks: 5_000,
                 true_runs: 20,
                 repeats: 3,
             }
@@ -224,15 +231,23 @@ fn real_main() -> Result<(), String> {
     };
     let getpid = compile("getpid")?;
     let open_stat = compile("open_stat")?;
+    let fork_exec = compile("fork_exec")?;
+    let pipe = compile("pipe")?;
 
     let mut rows = Vec::new();
-    let specs: [(&str, &Path, Vec<String>); 2] = [
+    let specs: [(&str, &Path, Vec<String>); 4] = [
         ("getpid loop", &getpid, vec![sizes.getpid_iters.to_string()]),
         (
             "open+fstat+close /etc/passwd",
             &open_stat,
             vec![sizes.open_iters.to_string(), "/etc/passwd".to_string()],
         ),
+        (
+            "fork+exec+wait /bin/true",
+            &fork_exec,
+            vec![sizes.fork_iters.to_string()],
+        ),
+        ("pipe 64 KiB chunk", &pipe, vec![sizes.pipe_chunks.to_string()]),
     ];
     for (name, exe, args) in specs {
         eprintln!("measuring {name}");
