@@ -187,8 +187,24 @@ fn boot_config(args: &DoArgs, rootfs: &Path, strace: bool) -> Result<BootConfig,
         additional_gids,
         umask: current_umask(),
         strace,
-        rlimits: Vec::new(),
+        rlimits: caller_rlimits(),
     })
+}
+
+/// The caller's resource limits, which the sandboxed program inherits as a
+/// program started from the caller's shell would.
+fn caller_rlimits() -> Vec<(u32, u64, u64)> {
+    (0..sentry::kernel::limits::RLIM_NLIMITS as u32)
+        .filter_map(|resource| {
+            // SAFETY: getrlimit writes one struct rlimit into `limit`.
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            let ok = unsafe { libc::getrlimit(resource as _, &mut limit) } == 0;
+            ok.then_some((resource, limit.rlim_cur, limit.rlim_max))
+        })
+        .collect()
 }
 
 /// Finds `cmd` like a shell does: a name with a `/` is taken as is, else
@@ -324,7 +340,19 @@ mod tests {
             .env
             .iter()
             .any(|e| e.starts_with("PATH=") || std::env::var_os("PATH").is_none()));
-        assert!(config.rlimits.is_empty());
+        // The caller's limits are passed on.
+        let nofile = config
+            .rlimits
+            .iter()
+            .find(|r| r.0 == libc::RLIMIT_NOFILE as u32)
+            .copied();
+        let mut own = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes one struct rlimit into `own`.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut own) }, 0);
+        assert_eq!(nofile, Some((libc::RLIMIT_NOFILE as u32, own.rlim_cur, own.rlim_max)));
     }
 
     #[test]
