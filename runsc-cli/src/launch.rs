@@ -147,8 +147,10 @@ pub fn spawn(spec: ChildSpec<'_>) -> Result<Pid, CliError> {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            // The parent may have died before PDEATHSIG was armed.
-            if libc::getppid() != parent {
+            // The parent may have died before PDEATHSIG was armed. (In a
+            // new PID namespace the parent is outside it and shows as 0.)
+            let ppid = libc::getppid();
+            if ppid != parent && ppid != 0 {
                 return Err(io::Error::from_raw_os_error(libc::ESRCH));
             }
             if new_pgroup && libc::setpgid(0, 0) != 0 {
