@@ -271,12 +271,18 @@ static const char *case_link_rename_mkdir(void) {
     return NULL;
 }
 
-/* The root filesystem stays read-only in the sandbox. */
-static const char *case_rootfs_still_erofs(void) {
-    SANDBOX_ONLY();
-    CHECK_ERR(open("/rvisor-shm-test", O_RDWR | O_CREAT, 0600), EROFS);
-    CHECK_ERR(mkdir("/rvisor-shm-dir", 0700), EROFS);
+/* The root filesystem (the in-memory overlay) is writable too, but is a
+ * filesystem of its own: no links into /dev/shm. */
+static const char *case_rootfs_is_another_fs(void) {
+    SANDBOX_ONLY_SIDE_EFFECTS();
+    int fd = open("/rvisor-shm-test", O_RDWR | O_CREAT, 0600);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK(mkdir("/rvisor-shm-dir", 0700) == 0);
     CHECK_ERR(link("/dev/shm", "/x"), EPERM);
+    CHECK_ERR(link("/rvisor-shm-test", "/dev/shm/x"), EXDEV);
+    CHECK(unlink("/rvisor-shm-test") == 0);
+    CHECK(rmdir("/rvisor-shm-dir") == 0);
     return NULL;
 }
 
@@ -315,7 +321,7 @@ int main(int argc, char **argv) {
     RUN(mmap_shared_fork);
     RUN(sem_open_between_processes);
     RUN(link_rename_mkdir);
-    RUN(rootfs_still_erofs);
+    RUN(rootfs_is_another_fs);
     RUN(mmap_respects_open_mode);
     return 0;
 }

@@ -172,11 +172,14 @@ static const char *case_statfs_root(void) {
     return NULL;
 }
 
-/* Sandbox: the root mount reports read-only via statfs. */
+/* Sandbox: the root mount (an in-memory overlay by default) reports
+ * itself writable via statfs; /proc stays read-only. */
 static const char *case_statfs_readonly_flag(void) {
     struct statfs a;
     SANDBOX_ONLY();
     CHECK(statfs("/", &a) == 0);
+    CHECK(!(a.f_flags & ST_RDONLY));
+    CHECK(statfs("/proc", &a) == 0);
     CHECK(a.f_flags & ST_RDONLY);
     return NULL;
 }

@@ -603,8 +603,8 @@ fn background_processes_die_when_init_exits() {
 }
 
 /// gcc runs cc1, as and collect2/ld as children; the output goes to the
-/// sandbox's writable /dev/shm (the root is read-only until the overlay
-/// lands), and the compiled program then runs inside the sandbox.
+/// sandbox's /dev/shm tmpfs, and the compiled program then runs inside the
+/// sandbox.
 #[test]
 fn gcc_compiles_and_runs_a_program_inside_the_sandbox() {
     let dir = TempDir::new("gcc");

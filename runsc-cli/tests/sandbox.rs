@@ -396,11 +396,21 @@ fn abort_exits_134_and_sigkill_to_self_137_below_init() {
     assert_eq!(runsc_do(&["/bin/sh", "-c", &format!("{exe} kill; exit $?")]).code, 137);
 }
 
+/// Writes to the root land in the sandbox's in-memory overlay (the
+/// default `--overlay2 root:memory`): they succeed inside and the host
+/// never sees them. With `--overlay2 none` the root is read-only.
 #[test]
-fn writes_to_the_read_only_root_fail_with_erofs() {
+fn writes_to_the_root_never_reach_the_host() {
     let dir = TempDir::new("erofs");
     let target = dir.0.join("created-inside");
-    let out = runsc_do(&["/bin/sh", "-c", &format!("echo x > {}", target.display())]);
+    let script = format!("echo x > {0} && cat {0}", target.display());
+    let out = runsc_do(&["/bin/sh", "-c", &script]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "x\n", "{out:?}");
+    assert!(!target.exists());
+    let out = run(Command::new(RUNSC)
+        .args(["--overlay2", "none", "do", "/bin/sh", "-c"])
+        .arg(format!("echo x > {}", target.display())));
     assert_ne!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("Read-only file system"), "{out:?}");
     assert!(!target.exists());

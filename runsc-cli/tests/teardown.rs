@@ -12,8 +12,12 @@ const RUNSC: &str = env!("CARGO_BIN_EXE_runsc");
 fn processes() -> Vec<(i32, i32, char, String)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
         let Some(close) = stat.rfind(')') else { continue };
         let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
         let state = fields.first().and_then(|s| s.chars().next()).unwrap_or('?');
@@ -53,7 +57,12 @@ fn killing_the_sentry_leaves_no_process_behind() {
     assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }, 0);
     let me = std::process::id() as i32;
     let mut child = Command::new(RUNSC)
-        .args(["do", "/bin/sh", "-c", "sleep 60 & sleep 60 & /bin/sh -c 'sleep 60' & wait"])
+        .args([
+            "do",
+            "/bin/sh",
+            "-c",
+            "sleep 60 & sleep 60 & /bin/sh -c 'sleep 60' & wait",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -63,7 +72,10 @@ fn killing_the_sentry_leaves_no_process_behind() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let sentry = loop {
         let tree = descendants(me);
-        let sentry = tree.iter().find(|(_, cmd)| cmd.starts_with("runsc-sandbox")).map(|(p, _)| *p);
+        let sentry = tree
+            .iter()
+            .find(|(_, cmd)| cmd.starts_with("runsc-sandbox"))
+            .map(|(p, _)| *p);
         if let (Some(s), true) = (sentry, tree.len() >= 6) {
             break s;
         }

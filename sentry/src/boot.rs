@@ -30,6 +30,15 @@ pub struct BootConfig {
     pub strace: bool,
     /// Resource limits to set: (resource number, soft, hard).
     pub rlimits: Vec<(u32, u64, u64)>,
+    /// Root filesystem writable through an in-memory overlay over the
+    /// gofer's (`--overlay2=root:memory`, the default when the field is
+    /// absent from the JSON); false (and `Default`): the read-only root.
+    #[serde(default = "default_overlay")]
+    pub overlay: bool,
+}
+
+fn default_overlay() -> bool {
+    true
 }
 
 /// Runs the sandbox to completion and returns the exit status the sentry

@@ -267,6 +267,8 @@ impl Errno {
     pub const ENOTRECOVERABLE: Errno = Errno(131);
     /// Operation not possible due to RF-kill.
     pub const ERFKILL: Errno = Errno(132);
+    /// Operation not supported on transport endpoint (same value as ENOTSUP).
+    pub const EOPNOTSUPP: Errno = Errno(95);
     /// Alias of EAGAIN.
     pub const EWOULDBLOCK: Errno = Errno::EAGAIN;
     /// Kernel-internal: restart the syscall if the handler has SA_RESTART (never seen by the guest).

@@ -80,12 +80,21 @@ mod tests {
             umask: 0o22,
             strace: true,
             rlimits: vec![(7, 1024, 4096)],
+            overlay: false,
         };
         let json = serde_json::to_vec(&config).unwrap();
         let back = read_config(json.as_slice()).unwrap();
         assert_eq!(back.argv, config.argv);
         assert_eq!(back.rlimits, config.rlimits);
         assert_eq!((back.uid, back.gid, back.umask, back.strace), (1, 2, 0o22, true));
+        assert!(!back.overlay);
+        // A configuration without the field gets the default: the overlay.
+        let old: BootConfig = serde_json::from_str(
+            r#"{"argv":["/bin/true"],"env":[],"cwd":"/","hostname":"h","uid":0,"gid":0,
+                "additional_gids":[],"umask":18,"strace":false,"rlimits":[]}"#,
+        )
+        .unwrap();
+        assert!(old.overlay);
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     let rootfs =
         std::fs::canonicalize(&args.root).map_err(|e| CliError::io(format!("--root {}", args.root.display()), e))?;
     let rootfs = utf8(rootfs.as_os_str(), "--root")?;
-    let config = boot_config(&args, Path::new(&rootfs), strace)?;
+    let mut config = boot_config(&args, Path::new(&rootfs), strace)?;
+    config.overlay = overlay_flag(&global.overlay2)?;
     let json = serde_json::to_vec(&config)?;
 
     let mut global_args = Vec::new();
@@ -106,6 +107,12 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
             return Err(e);
         }
     };
+    // The sentry becomes pid 1 of a PID namespace of its own: if it dies,
+    // the host kernel kills every process it created (stubs included, even
+    // one parked between its fork and its seize), so nothing outlives it.
+    if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
+        tracing::warn!("no PID namespace for the sentry ({e}); stubs rely on PTRACE_O_EXITKILL alone");
+    }
     let spawned = launch::spawn(ChildSpec {
         program: exe,
         arg0: "runsc-sandbox",
@@ -188,7 +195,26 @@ fn boot_config(args: &DoArgs, rootfs: &Path, strace: bool) -> Result<BootConfig,
         umask: current_umask(),
         strace,
         rlimits: caller_rlimits(),
+        overlay: true,
     })
+}
+
+/// `--overlay2`: `root:memory` (the default; `all:memory` too) gives the
+/// sandbox a writable root whose changes live in memory, `none` keeps the
+/// root read-only. Other media (`root:self`, a directory) are not
+/// supported.
+pub fn overlay_flag(value: &str) -> Result<bool, CliError> {
+    match value {
+        "none" => Ok(false),
+        "root:memory" | "all:memory" => Ok(true),
+        _ => Err(CliError::Io {
+            context: format!("--overlay2 {value}"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "supported values are root:memory and none",
+            ),
+        }),
+    }
 }
 
 /// The caller's resource limits, which the sandboxed program inherits as a
@@ -196,11 +222,11 @@ fn boot_config(args: &DoArgs, rootfs: &Path, strace: bool) -> Result<BootConfig,
 fn caller_rlimits() -> Vec<(u32, u64, u64)> {
     (0..sentry::kernel::limits::RLIM_NLIMITS as u32)
         .filter_map(|resource| {
-            // SAFETY: getrlimit writes one struct rlimit into `limit`.
             let mut limit = libc::rlimit {
                 rlim_cur: 0,
                 rlim_max: 0,
             };
+            // SAFETY: getrlimit writes one struct rlimit into `limit`.
             let ok = unsafe { libc::getrlimit(resource as _, &mut limit) } == 0;
             ok.then_some((resource, limit.rlim_cur, limit.rlim_max))
         })
@@ -341,18 +367,24 @@ mod tests {
             .iter()
             .any(|e| e.starts_with("PATH=") || std::env::var_os("PATH").is_none()));
         // The caller's limits are passed on.
-        let nofile = config
-            .rlimits
-            .iter()
-            .find(|r| r.0 == libc::RLIMIT_NOFILE as u32)
-            .copied();
+        let nofile = config.rlimits.iter().find(|r| r.0 == libc::RLIMIT_NOFILE).copied();
         let mut own = libc::rlimit {
             rlim_cur: 0,
             rlim_max: 0,
         };
         // SAFETY: getrlimit writes one struct rlimit into `own`.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut own) }, 0);
-        assert_eq!(nofile, Some((libc::RLIMIT_NOFILE as u32, own.rlim_cur, own.rlim_max)));
+        assert_eq!(nofile, Some((libc::RLIMIT_NOFILE, own.rlim_cur, own.rlim_max)));
+    }
+
+    #[test]
+    fn overlay2_values() {
+        assert!(overlay_flag("root:memory").unwrap());
+        assert!(overlay_flag("all:memory").unwrap());
+        assert!(!overlay_flag("none").unwrap());
+        let err = overlay_flag("root:/some/dir").unwrap_err();
+        assert_eq!(err.exit_code(), 125);
+        assert!(err.to_string().contains("--overlay2 root:/some/dir"), "{err}");
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Filesystem implementations mounted into the VFS: the gofer client
-//! filesystem (the rootfs), devfs, synthetic directories (/proc and /sys
-//! until procfs and sysfs exist), and host fds (the container's stdio).
+//! filesystem (the rootfs) and the in-memory overlay over it, devfs, the
+//! /dev/shm tmpfs, procfs, a synthetic /sys, special files (pipes, eventfd,
+//! epoll, timerfd, signalfd), and host fds (the container's stdio).
 
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod overlay;
 pub mod pipe;
+pub mod proc;
 pub mod shm;
 pub mod signalfd;
 pub mod synthetic;

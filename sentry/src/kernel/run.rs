@@ -87,7 +87,12 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus,
     confine::confine_sentry().map_err(BootError::Confine)?;
 
     let gofer = Arc::new(gofer::client::Client::new(gofer_socket));
-    let vfs = vfs::Vfs::new(gofer).map_err(BootError::Vfs)?;
+    let vfs = if config.overlay {
+        vfs::Vfs::new_overlay(gofer)
+    } else {
+        vfs::Vfs::new(gofer)
+    }
+    .map_err(BootError::Vfs)?;
     let kernel = Arc::new(Kernel {
         hostname: Mutex::new(config.hostname.clone()),
         domainname: Mutex::new("(none)".to_string()),
@@ -255,6 +260,7 @@ pub fn run_task(task: &mut Task) {
     task.shared.mask.store(task.signals.mask, Ordering::SeqCst);
     let mut pending_restart: Option<Errno> = None;
     loop {
+        crate::fs::proc::publish(task);
         if task.shared.is_killed() || task.exit_status.is_some() {
             break;
         }

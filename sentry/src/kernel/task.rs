@@ -67,6 +67,8 @@ pub struct TaskShared {
     pub robust_list: AtomicU64,
     /// A handle to the task's address space (for group exit bookkeeping).
     pub mm: Mutex<Option<MemoryManager>>,
+    /// What /proc shows of the task's private state (published by the run loop).
+    pub proc: crate::fs::proc::TaskView,
 }
 
 impl TaskShared {
@@ -83,6 +85,7 @@ impl TaskShared {
             killed: AtomicBool::new(false),
             robust_list: AtomicU64::new(0),
             mm: Mutex::new(None),
+            proc: crate::fs::proc::TaskView::new(),
         })
     }
 

@@ -225,6 +225,7 @@ pub fn load_program(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<
         st.env_start = image_stack.env_start;
         st.env_end = image_stack.env_end;
         st.auxv = image_stack.auxv;
+        st.exe = file.path();
     }
 
     let name = loaded_path.rsplit(|&b| b == b'/').next().unwrap_or(&loaded_path);

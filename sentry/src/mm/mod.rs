@@ -32,6 +32,8 @@ pub struct MmState {
     pub env_end: u64,
     /// The auxv as placed on the stack (pairs).
     pub auxv: Vec<(u64, u64)>,
+    /// Path of the executable mapped by exec (/proc/[pid]/exe).
+    pub exe: Vec<u8>,
     /// rvisor's trampoline area, which is not part of the guest's space.
     pub reserved_range: (u64, u64),
 }

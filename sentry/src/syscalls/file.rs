@@ -1,9 +1,10 @@
 //! Opening, closing and naming files; the fd table; directories.
 //!
-//! The root filesystem is read-only: calls that would change it resolve
-//! their paths as Linux does (so ENOENT, ENOTDIR, EEXIST, EISDIR come out
-//! where Linux gives them) and then fail with EROFS. Writable filesystems
-//! (shm at /dev/shm) get the change through the `Inode` methods once the
+//! Calls that change the tree resolve their paths as Linux does (so
+//! ENOENT, ENOTDIR, EEXIST, EISDIR come out where Linux gives them), then
+//! fail with EROFS on read-only mounts (/proc, /sys, the root with
+//! `--overlay2 none`). Writable filesystems (the overlay root, shm at
+//! /dev/shm) get the change through the `Inode` methods once the
 //! permission checks here pass.
 
 use super::stat::{read_path_maybe_empty, target_at, Target};
@@ -422,10 +423,12 @@ pub fn sys_mknodat(task: &mut Task, args: &SyscallArgs) -> SysResult {
 }
 
 fn do_symlink(task: &Task, target_addr: u64, dirfd: i32, path_addr: u64) -> SysResult {
-    let _target = task.mm.read_path(target_addr)?;
+    let target = task.mm.read_path(target_addr)?;
     let path = task.mm.read_path(path_addr)?;
-    create_at(task, dirfd, &path)?;
-    Err(Errno::EPERM)
+    let p = create_at(task, dirfd, &path)?;
+    let owner = new_owner(&task.creds, &p.parent)?;
+    p.parent.inode().symlink(&p.last, &target, owner)?;
+    Ok(0)
 }
 
 /// `symlink(target, linkpath)`.

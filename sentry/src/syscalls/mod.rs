@@ -20,6 +20,7 @@ pub mod table;
 pub mod thread;
 pub mod time;
 pub mod timer;
+pub mod xattr;
 
 use crate::kernel::Task;
 use syscalls::Errno;

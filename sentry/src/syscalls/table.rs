@@ -3,7 +3,7 @@
 //! and the README's coverage figures.
 
 use super::{
-    creds, file, futex, identity, mmap, pipe, poll, process, rw, signal, socket, thread, time, timer, Handler,
+    creds, file, futex, identity, mmap, pipe, poll, process, rw, signal, socket, thread, time, timer, xattr, Handler,
 };
 use syscalls::Errno;
 
@@ -250,6 +250,19 @@ pub fn lookup(nr: u64) -> Entry {
             futex::sys_futex,
             "WAIT, WAKE, (CMP_)REQUEUE, WAKE_OP, *_BITSET; PI futexes are ENOSYS; shared futexes match within one address space",
         ),
+        // Extended attributes (xattr.rs).
+        SYS_getxattr => partial(xattr::sys_getxattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_lgetxattr => partial(xattr::sys_lgetxattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_fgetxattr => partial(xattr::sys_fgetxattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_listxattr => partial(xattr::sys_listxattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_llistxattr => partial(xattr::sys_llistxattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_flistxattr => partial(xattr::sys_flistxattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_setxattr => partial(xattr::sys_setxattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_lsetxattr => partial(xattr::sys_setxattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_fsetxattr => partial(xattr::sys_fsetxattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_removexattr => partial(xattr::sys_removexattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_lremovexattr => partial(xattr::sys_removexattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        SYS_fremovexattr => partial(xattr::sys_fremovexattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
         // Credentials (creds.rs).
         SYS_setuid => full(creds::sys_setuid),
         SYS_setgid => full(creds::sys_setgid),

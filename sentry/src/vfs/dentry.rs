@@ -24,6 +24,9 @@ pub struct Dentry {
     children: Mutex<HashMap<Vec<u8>, Option<Arc<Dentry>>>>,
     /// Set once something is mounted here (checked on every step of a walk).
     mountpoint: AtomicBool,
+    /// The parent, held strongly by children of uncacheable directories:
+    /// no cache holds those parents, and `..` and getcwd need them.
+    pinned_parent: Option<Arc<Dentry>>,
 }
 
 impl Dentry {
@@ -35,16 +38,20 @@ impl Dentry {
             inode,
             children: Mutex::new(HashMap::new()),
             mountpoint: AtomicBool::new(false),
+            pinned_parent: None,
         })
     }
 
-    fn new_child(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+    /// A child of `parent`; `pin`: hold the parent strongly (for children
+    /// that no cache holds).
+    fn new_child(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>, pin: bool) -> Arc<Dentry> {
         Arc::new(Dentry {
             name: name.to_vec(),
             parent: Arc::downgrade(parent),
             inode,
             children: Mutex::new(HashMap::new()),
             mountpoint: AtomicBool::new(false),
+            pinned_parent: pin.then(|| parent.clone()),
         })
     }
 
@@ -55,7 +62,10 @@ impl Dentry {
 
     /// The parent dentry (`None` for a filesystem root).
     pub fn parent(&self) -> Option<Arc<Dentry>> {
-        self.parent.upgrade()
+        match &self.pinned_parent {
+            Some(p) => Some(p.clone()),
+            None => self.parent.upgrade(),
+        }
     }
 
     /// Whether a filesystem is mounted on this dentry.
@@ -79,14 +89,14 @@ impl Dentry {
         if let Some(Some(existing)) = children.get(name) {
             return existing.clone();
         }
-        let d = Dentry::new_child(self, name, inode);
+        let d = Dentry::new_child(self, name, inode, false);
         children.insert(name.to_vec(), Some(d.clone()));
         d
     }
 
     /// Replaces whatever `name` is bound to (used to place mountpoints).
     pub(super) fn replace(self: &Arc<Self>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
-        let d = Dentry::new_child(self, name, inode);
+        let d = Dentry::new_child(self, name, inode, false);
         self.children().insert(name.to_vec(), Some(d.clone()));
         d
     }
@@ -106,8 +116,12 @@ impl Dentry {
             return Ok(hit);
         }
         if !self.inode.cacheable() {
-            let nodes = self.inode.lookup(&names[..1])?;
-            return Ok(nodes.into_iter().next().map(|n| Dentry::new_child(self, first, n)));
+            // The rest of the names let the filesystem prefetch.
+            let nodes = self.inode.lookup(names)?;
+            return Ok(nodes
+                .into_iter()
+                .next()
+                .map(|n| Dentry::new_child(self, first, n, true)));
         }
         let nodes = match self.inode.lookup(names) {
             Ok(n) => n,

@@ -73,6 +73,12 @@ pub trait Inode: Send + Sync {
         Err(Errno::EPERM)
     }
 
+    /// Creates the symbolic link `name` pointing at `target`, owned by
+    /// `owner` (see [`create`](Inode::create)).
+    fn symlink(&self, _name: &[u8], _target: &[u8], _owner: (u32, u32)) -> Result<(), Errno> {
+        Err(Errno::EPERM)
+    }
+
     /// Removes the non-directory `name` (EISDIR for a directory).
     fn unlink(&self, _name: &[u8]) -> Result<(), Errno> {
         Err(Errno::EPERM)
@@ -104,6 +110,12 @@ pub trait Inode: Send + Sync {
     /// of who may do it are the caller's.
     fn setattr(&self, _attr: &SetAttr) -> Result<(), Errno> {
         Err(Errno::EPERM)
+    }
+
+    /// The concrete node, for filesystems that must recognise their own
+    /// nodes when handed one (link and rename targets).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
     }
 }
 

@@ -181,11 +181,19 @@ pub struct Vfs {
 
 impl Vfs {
     /// The sandbox's VFS over the gofer's root, with devfs at /dev, shm at
-    /// /dev/shm and empty
-    /// read-only directories at /proc and /sys.
+    /// /dev/shm, procfs at /proc and an empty read-only directory at /sys.
     pub fn new(gofer: Arc<gofer::client::Client>) -> Result<Arc<Vfs>, Errno> {
         let (fs, root) = crate::fs::gofer::GoferFs::new_root(gofer)?;
         Vfs::with_root(root, fs, true)
+    }
+
+    /// The sandbox's VFS whose root is an in-memory overlay over the
+    /// gofer's root (`--overlay2=root:memory`): writable, and nothing
+    /// written reaches the host.
+    pub fn new_overlay(gofer: Arc<gofer::client::Client>) -> Result<Arc<Vfs>, Errno> {
+        let (lower_fs, lower_root) = crate::fs::gofer::GoferFs::new_root(gofer)?;
+        let overlay = crate::fs::overlay::OverlayFs::new(lower_root, lower_fs)?;
+        Vfs::with_root(overlay.root(), overlay, false)
     }
 
     /// The VFS over any root filesystem (tests use a fake gofer).
@@ -199,12 +207,10 @@ impl Vfs {
         let devfs = DevFs::new();
         let subs: [SubMount; 3] = [
             (b"dev", devfs.root(), devfs.clone(), false),
-            (
-                b"proc",
-                StaticDir::empty_root(crate::fs::PROC_SUPER_MAGIC),
-                StaticDir::fs(crate::fs::PROC_SUPER_MAGIC),
-                true,
-            ),
+            {
+                let (proc_root, proc_fs) = crate::fs::proc::new_procfs();
+                (b"proc", proc_root, proc_fs, true)
+            },
             (
                 b"sys",
                 StaticDir::empty_root(crate::fs::SYSFS_MAGIC),
@@ -241,10 +247,22 @@ impl Vfs {
                 .map(|st| super::inode::is_dir(st.st_mode))
                 .unwrap_or(false)
             {
+                if !dir.inode.cacheable() {
+                    // Uncached lookups make a new dentry each time: bind
+                    // the mountpoint in the cache, which walks consult first.
+                    return Ok(dir.replace(name, d.inode.clone()));
+                }
                 return Ok(d);
             }
         }
         Ok(dir.replace(name, StaticDir::empty_root(0)))
+    }
+
+    /// Every mount, the root mount first (for /proc/[pid]/mounts).
+    pub fn mounts(&self) -> Vec<Arc<Mount>> {
+        let mut all = vec![self.root.mount.clone()];
+        all.extend(self.mounts.iter().cloned());
+        all
     }
 
     /// The root of the mount tree.
