@@ -161,6 +161,12 @@ pub fn do_clone(task: &mut Task, args: CloneArgs) -> Result<i32, Errno> {
     } else {
         Arc::new(task.fds.fork())
     };
+    // The child is visible in the PID namespace already: give procfs its
+    // view (name, credentials, fds, address space) before it first runs.
+    shared.proc.inherit(&task.shared.proc, &fds);
+    if let Ok(mut m) = shared.mm.lock() {
+        *m = Some(mm.clone());
+    }
     let mut signals = task.signals.clone();
     if share_vm && f & CLONE_VFORK == 0 {
         // A new thread starts without an alternate signal stack.

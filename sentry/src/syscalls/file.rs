@@ -65,7 +65,9 @@ pub fn sys_creat(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// `close(fd)`.
 pub fn sys_close(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    drop(task.fds.remove(args.i32(0))?);
+    let file = task.fds.remove(args.i32(0))?;
+    crate::vfs::locks::on_close(task.tgid, &file, Arc::strong_count(&file) == 1);
+    drop(file);
     Ok(0)
 }
 
@@ -143,8 +145,17 @@ pub fn sys_fcntl(task: &mut Task, args: &SyscallArgs) -> SysResult {
             file.set_status_flags(args.i32(2));
             Ok(0)
         }
+        cmd @ (libc::F_SETLK
+        | libc::F_SETLKW
+        | libc::F_GETLK
+        | libc::F_OFD_SETLK
+        | libc::F_OFD_SETLKW
+        | libc::F_OFD_GETLK) => super::lock::fcntl_lock(task, &file, cmd, args.u64(2)),
         cmd @ (libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ) => {
             crate::fs::pipe::fcntl_pipe_size(&file, cmd, args.u64(2), task.creds.is_root())
+        }
+        cmd @ (crate::fs::memfd::F_ADD_SEALS | crate::fs::memfd::F_GET_SEALS) => {
+            crate::fs::memfd::fcntl_seals(&file, cmd, args.u64(2))
         }
         _ => Err(Errno::EINVAL),
     }
@@ -805,7 +816,7 @@ pub fn sys_ftruncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
     match file.location() {
         Some(l) if l.mount.read_only => Err(Errno::EROFS),
         Some(l) => l.inode().truncate(args.u64(1)).map(|_| 0),
-        None => Err(Errno::EPERM),
+        None => crate::fs::memfd::ftruncate_anon(&file, args.u64(1)),
     }
 }
 

@@ -6,8 +6,10 @@
 
 pub mod creds;
 pub mod file;
+pub mod fileio;
 pub mod futex;
 pub mod identity;
+pub mod lock;
 pub mod mmap;
 pub mod pipe;
 pub mod poll;

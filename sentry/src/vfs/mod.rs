@@ -28,6 +28,7 @@ pub mod dentry;
 pub mod fdtable;
 pub mod file;
 pub mod inode;
+pub mod locks;
 pub mod mount;
 pub mod open;
 pub mod perm;

@@ -68,6 +68,17 @@ impl TaskView {
     pub fn snapshot(&self) -> ViewData {
         self.0.lock().map(|v| v.clone()).unwrap_or_default()
     }
+
+    /// Fills a new child's view from its parent's at clone time, so the
+    /// child's /proc entries are right before its own thread first runs.
+    pub fn inherit(&self, parent: &TaskView, fds: &Arc<FdTable>) {
+        let mut data = parent.snapshot();
+        data.fds = Arc::downgrade(fds);
+        data.start_time = Some(Instant::now());
+        if let Ok(mut v) = self.0.lock() {
+            *v = data;
+        }
+    }
 }
 
 fn same_creds(a: &Credentials, b: &Credentials) -> bool {
