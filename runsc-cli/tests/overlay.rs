@@ -206,3 +206,19 @@ fn overlay2_none_keeps_the_root_read_only() {
     assert_eq!(out.code, 125, "{out:?}");
     assert!(out.stderr.contains("--overlay2"), "{out:?}");
 }
+
+/// sqlite (through Python) creates a database with 10,000 rows in the
+/// overlay's /tmp and queries it: record locks, fdatasync, journal files.
+#[test]
+fn sqlite_creates_and_queries_ten_thousand_rows() {
+    let db = format!("/tmp/rvisor-sqlite-{}.db", unique());
+    let script = format!(
+        "python3 -c \"import sqlite3; c = sqlite3.connect('{db}'); c.execute('create table t(a integer, b text)'); \
+         c.executemany('insert into t values (?, ?)', [(i, str(i)) for i in range(10000)]); c.commit(); \
+         print(c.execute('select count(*), sum(a) from t').fetchone())\""
+    );
+    let out = sandbox_sh(&script);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, "(10000, 49995000)\n", "{out:?}");
+    assert!(!std::path::Path::new(&db).exists(), "the database reached the host");
+}

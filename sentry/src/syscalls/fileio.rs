@@ -374,3 +374,53 @@ pub fn sys_memfd_create(task: &mut Task, args: &SyscallArgs) -> SysResult {
         .insert(file, flags & MFD_CLOEXEC != 0, 0, task.limits.nofile())?;
     Ok(fd as u64)
 }
+
+/// fsync/fdatasync: every writable file of the sandbox lives in memory
+/// (overlay upper layer, tmpfs, memfds), so there is nothing to flush; the
+/// fd is checked as Linux does (EINVAL for pipes, sockets and the like).
+fn sync_fd(task: &Task, fd: i32) -> SysResult {
+    let file = task.fds.get(fd)?;
+    if file.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let mode = file.stat()?.st_mode & libc::S_IFMT;
+    if mode == libc::S_IFIFO || mode == libc::S_IFSOCK {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// `fsync(fd)`.
+pub fn sys_fsync(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    sync_fd(task, args.i32(0))
+}
+
+/// `fdatasync(fd)`.
+pub fn sys_fdatasync(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    sync_fd(task, args.i32(0))
+}
+
+/// `sync()`: nothing to write back.
+pub fn sys_sync(_task: &mut Task, _args: &SyscallArgs) -> SysResult {
+    Ok(0)
+}
+
+/// `syncfs(fd)`.
+pub fn sys_syncfs(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    task.fds.get(args.i32(0))?;
+    Ok(0)
+}
+
+/// `sync_file_range(fd, offset, nbytes, flags)`.
+pub fn sys_sync_file_range(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    const VALID: u32 = 1 | 2 | 4; // WAIT_BEFORE | WRITE | WAIT_AFTER
+    if args.u32(3) & !VALID != 0 || args.i64(1) < 0 || args.i64(2) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = task.fds.get(args.i32(0))?;
+    let mode = file.stat()?.st_mode & libc::S_IFMT;
+    if mode != libc::S_IFREG && mode != libc::S_IFBLK && mode != libc::S_IFDIR && mode != libc::S_IFLNK {
+        return Err(Errno::ESPIPE);
+    }
+    Ok(0)
+}

@@ -276,6 +276,12 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_removexattr => partial(xattr::sys_removexattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
         SYS_lremovexattr => partial(xattr::sys_removexattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
         SYS_fremovexattr => partial(xattr::sys_fremovexattr, "no extended attributes are stored: lookups give ENODATA, setting gives EOPNOTSUPP"),
+        // Syncing (fileio.rs): all writable data lives in memory.
+        SYS_fsync => partial(fileio::sys_fsync, "writable files live in memory: nothing to flush"),
+        SYS_fdatasync => partial(fileio::sys_fdatasync, "writable files live in memory: nothing to flush"),
+        SYS_sync => partial(fileio::sys_sync, "writable files live in memory: nothing to flush"),
+        SYS_syncfs => partial(fileio::sys_syncfs, "writable files live in memory: nothing to flush"),
+        SYS_sync_file_range => partial(fileio::sys_sync_file_range, "writable files live in memory: nothing to flush"),
         // Credentials (creds.rs).
         SYS_setuid => full(creds::sys_setuid),
         SYS_setgid => full(creds::sys_setgid),
