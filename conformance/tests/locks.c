@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 
 static char path[64];
@@ -208,6 +209,30 @@ static const char *case_posix_unlock_on_close(void) {
     return r;
 }
 
+/* dup2 over an fd of the file, and close_range, close it like close():
+ * the process's POSIX locks on the file are dropped. */
+static const char *case_posix_unlock_on_dup2_and_close_range(void) {
+    int fd, other, spare;
+    CHECK_OK(fd, make_file());
+    CHECK(lk(fd, F_SETLK, F_WRLCK, 0, 0) == 0);
+    CHECK_OK(other, open(path, O_RDONLY));
+    CHECK_OK(spare, open("/dev/null", O_RDONLY));
+    CHECK(dup2(spare, other) == other); /* closes the file's other fd */
+    const char *r = run_child(child_lock_free);
+    if (r == NULL) {
+        CHECK(lk(fd, F_SETLK, F_WRLCK, 0, 0) == 0);
+        int high;
+        CHECK_OK(high, open(path, O_RDONLY));
+        CHECK(syscall(SYS_close_range, high, high, 0) == 0);
+        r = run_child(child_lock_free);
+    }
+    close(spare);
+    close(other);
+    close(fd);
+    unlink(path);
+    return r;
+}
+
 /* Record locks need a matching access mode; bad types are EINVAL. */
 static const char *case_access_mode(void) {
     int fd, ro, wo;
@@ -323,6 +348,7 @@ int main(int argc, char **argv) {
     RUN(flock_blocks);
     RUN(setlk_conflict);
     RUN(posix_unlock_on_close);
+    RUN(posix_unlock_on_dup2_and_close_range);
     RUN(access_mode);
     RUN(setlkw_waits);
     RUN(edeadlk);

@@ -71,7 +71,9 @@ pub fn do_execve(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
         *mm = Some(task.mm.clone());
     }
 
-    task.fds.close_on_exec();
+    for file in task.fds.close_on_exec() {
+        crate::vfs::locks::on_close(task.tgid, &file, std::sync::Arc::strong_count(&file) == 1);
+    }
     if let Ok(mut handlers) = tg.handlers.lock() {
         for action in handlers.iter_mut() {
             if action.handler != SIG_IGN && action.handler != SIG_DFL {

@@ -80,7 +80,9 @@ pub fn sys_close_range(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if flags & CLOSE_RANGE_UNSHARE != 0 {
         task.fds = Arc::new(task.fds.fork());
     }
-    task.fds.close_range(first, last, flags & CLOSE_RANGE_CLOEXEC != 0);
+    for file in task.fds.close_range(first, last, flags & CLOSE_RANGE_CLOEXEC != 0) {
+        crate::vfs::locks::on_close(task.tgid, &file, Arc::strong_count(&file) == 1);
+    }
     Ok(0)
 }
 
@@ -96,6 +98,10 @@ fn dup_to(task: &Task, old: i32, new: i32, cloexec: bool) -> SysResult {
         return Err(Errno::EBADF);
     }
     let replaced = task.fds.install(new, file, cloexec)?;
+    if let Some(old) = &replaced {
+        // dup2 over an open fd closes it: record locks go as with close().
+        crate::vfs::locks::on_close(task.tgid, old, Arc::strong_count(old) == 1);
+    }
     drop(replaced);
     Ok(new as u64)
 }

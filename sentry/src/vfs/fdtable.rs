@@ -133,7 +133,7 @@ impl FdTable {
     }
 
     /// Closes every close-on-exec fd (execve).
-    pub fn close_on_exec(&self) {
+    pub fn close_on_exec(&self) -> Vec<FileRef> {
         let dropped: Vec<FileRef> = {
             let mut slots = self.lock();
             let mut out = Vec::new();
@@ -146,12 +146,13 @@ impl FdTable {
             }
             out
         };
-        drop(dropped);
+        dropped
     }
 
     /// close_range: closes fds `first..=last`, or only marks them
-    /// close-on-exec when `cloexec_only`.
-    pub fn close_range(&self, first: u32, last: u32, cloexec_only: bool) {
+    /// close-on-exec when `cloexec_only`. Returns the closed files (the
+    /// caller runs close hooks, e.g. releasing record locks).
+    pub fn close_range(&self, first: u32, last: u32, cloexec_only: bool) -> Vec<FileRef> {
         let dropped: Vec<FileRef> = {
             let mut slots = self.lock();
             let end = (last as usize).min(slots.len().saturating_sub(1));
@@ -170,7 +171,7 @@ impl FdTable {
             }
             out
         };
-        drop(dropped);
+        dropped
     }
 
     /// The open fds, ascending (for /proc/pid/fd).
