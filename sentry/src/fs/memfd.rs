@@ -5,6 +5,7 @@
 //! on write/truncate/mmap, and a file-backed mmap can donate the very same
 //! fd into the stub ([`FileOps::host_fd`]).
 
+use super::hostio::retry;
 use crate::vfs::{FileDescription, FileOps};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use syscalls::structs::{Stat, Statfs};
@@ -37,20 +38,6 @@ pub struct MemfdFile {
     name: Vec<u8>,
     /// The creator's effective ids, shown by fstat.
     owner: (u32, u32),
-}
-
-/// Retries a host call interrupted by a signal.
-fn retry(mut f: impl FnMut() -> isize) -> Result<usize, Errno> {
-    loop {
-        let r = f();
-        if r >= 0 {
-            return Ok(r as usize);
-        }
-        let e = Errno::last();
-        if e != Errno::EINTR {
-            return Err(e);
-        }
-    }
 }
 
 /// Checks memfd_create's flags and name the way Linux does.

@@ -8,6 +8,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod gofer;
 pub mod host;
+pub mod hostio;
 pub mod memfd;
 pub mod overlay;
 pub mod pipe;

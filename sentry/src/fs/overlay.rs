@@ -32,11 +32,12 @@
 //! take one directory state at a time and never hold it across a gofer
 //! call, so only changes nest directory locks, and changes are serialised.
 
+use super::hostio::{new_memfd, now, retry};
 use super::shm::{RENAME_EXCHANGE, RENAME_NOREPLACE};
 use crate::vfs::inode::{dtype_of, next_ino, SetAttr};
 use crate::vfs::{FileOps, FileSystem, Inode, RawDirent};
 use std::collections::{HashMap, HashSet};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use syscalls::structs::{Stat, Statfs};
@@ -149,38 +150,6 @@ impl Slot {
             Slot::Present(n, _) => Some(n.clone()),
         }
     }
-}
-
-/// Wall-clock time as (seconds, nanoseconds).
-fn now() -> (i64, i64) {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec into `ts`, which we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    (ts.tv_sec, ts.tv_nsec)
-}
-
-/// Retries a host call interrupted by a signal.
-fn retry(mut f: impl FnMut() -> isize) -> Result<usize, Errno> {
-    loop {
-        let r = f();
-        if r >= 0 {
-            return Ok(r as usize);
-        }
-        let e = Errno::last();
-        if e != Errno::EINTR {
-            return Err(e);
-        }
-    }
-}
-
-fn new_memfd() -> Result<OwnedFd, Errno> {
-    // SAFETY: the name is a NUL-terminated literal; memfd_create only reads it.
-    let fd = unsafe { libc::memfd_create(c"rvisor-overlay".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: `fd` was just returned by memfd_create and is owned by no one else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -411,7 +380,7 @@ impl OvNode {
         let mut meta = Meta::from_stat(&st);
         let data = match self.fmt {
             libc::S_IFREG => {
-                let fd = new_memfd()?;
+                let fd = new_memfd(c"rvisor-overlay")?;
                 copy_data(lower.as_ref(), fd.as_raw_fd())?;
                 UpperData::File(Arc::new(fd))
             }
@@ -800,7 +769,7 @@ impl Inode for OvNode {
     }
 
     fn create(&self, name: &[u8], mode: u32, owner: (u32, u32)) -> Result<Arc<dyn Inode>, Errno> {
-        let data = UpperData::File(Arc::new(new_memfd()?));
+        let data = UpperData::File(Arc::new(new_memfd(c"rvisor-overlay")?));
         let node = self.add_upper(name, libc::S_IFREG | (mode & 0o7777), owner, data)?;
         Ok(node)
     }

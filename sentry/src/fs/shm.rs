@@ -16,10 +16,11 @@
 //! ([`Inode::cacheable`] is false), so unlink and rename need no dentry
 //! invalidation.
 
+use super::hostio::{new_memfd, now, retry};
 use crate::vfs::inode::{dtype_of, is_dir, next_ino};
 use crate::vfs::{FileOps, FileSystem, Inode, RawDirent};
 use std::collections::{BTreeMap, HashMap};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use syscalls::structs::{Stat, Statfs};
 use syscalls::{Errno, Pod};
@@ -84,38 +85,6 @@ struct Meta {
     atime: (i64, i64),
     mtime: (i64, i64),
     ctime: (i64, i64),
-}
-
-/// Wall-clock time as (seconds, nanoseconds).
-fn now() -> (i64, i64) {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec into `ts`, which we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    (ts.tv_sec, ts.tv_nsec)
-}
-
-/// Retries a host call interrupted by a signal.
-fn retry(mut f: impl FnMut() -> isize) -> Result<usize, Errno> {
-    loop {
-        let r = f();
-        if r >= 0 {
-            return Ok(r as usize);
-        }
-        let e = Errno::last();
-        if e != Errno::EINTR {
-            return Err(e);
-        }
-    }
-}
-
-fn new_memfd() -> Result<OwnedFd, Errno> {
-    // SAFETY: the name is a NUL-terminated literal; memfd_create only reads it.
-    let fd = unsafe { libc::memfd_create(c"rvisor-shm".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: `fd` was just returned by memfd_create and is owned by no one else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 impl ShmFs {
@@ -404,7 +373,12 @@ impl Inode for ShmNode {
     }
 
     fn create(&self, name: &[u8], mode: u32, owner: (u32, u32)) -> Result<Arc<dyn Inode>, Errno> {
-        let node = self.add_node(name, libc::S_IFREG | (mode & 0o7777), owner, Data::File(new_memfd()?))?;
+        let node = self.add_node(
+            name,
+            libc::S_IFREG | (mode & 0o7777),
+            owner,
+            Data::File(new_memfd(c"rvisor-shm")?),
+        )?;
         Ok(node)
     }
 
