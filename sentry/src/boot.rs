@@ -35,6 +35,50 @@ pub struct BootConfig {
     /// absent from the JSON); false (and `Default`): the read-only root.
     #[serde(default = "default_overlay")]
     pub overlay: bool,
+    /// The root filesystem is mounted read-only (OCI `root.readonly`); with
+    /// the overlay the upper layer is then not writable either.
+    #[serde(default)]
+    pub root_readonly: bool,
+    /// The mounts on top of the root, in the order to mount them (OCI
+    /// `mounts`; `runsc do --volume/--tmpfs`).
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+}
+
+/// One mount of the container's mount tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    /// Absolute path inside the sandbox.
+    pub destination: String,
+    /// What is mounted.
+    pub kind: MountKind,
+    /// OCI mount options (`ro`, `rw`, `nosuid`, `nodev`, `noexec`,
+    /// `size=`, `mode=`, `rbind`, ...); unknown ones are ignored as runc does.
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// The filesystem types a [`MountSpec`] can mount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    /// A host directory or file, served by a gofer of its own.
+    Bind {
+        /// Absolute host path.
+        source: String,
+    },
+    /// An in-memory filesystem.
+    Tmpfs,
+    /// The sandbox's procfs.
+    Proc,
+    /// The sandbox's sysfs.
+    Sysfs,
+    /// Pseudo-terminal replicas.
+    Devpts,
+    /// POSIX message queues.
+    Mqueue,
+    /// A read-only view of the container's cgroup.
+    Cgroup,
 }
 
 fn default_overlay() -> bool {

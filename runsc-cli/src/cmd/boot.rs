@@ -81,6 +81,12 @@ mod tests {
             strace: true,
             rlimits: vec![(7, 1024, 4096)],
             overlay: false,
+            root_readonly: true,
+            mounts: vec![sentry::boot::MountSpec {
+                destination: "/data".into(),
+                kind: sentry::boot::MountKind::Bind { source: "/srv".into() },
+                options: vec!["ro".into()],
+            }],
         };
         let json = serde_json::to_vec(&config).unwrap();
         let back = read_config(json.as_slice()).unwrap();
@@ -88,6 +94,8 @@ mod tests {
         assert_eq!(back.rlimits, config.rlimits);
         assert_eq!((back.uid, back.gid, back.umask, back.strace), (1, 2, 0o22, true));
         assert!(!back.overlay);
+        assert!(back.root_readonly);
+        assert_eq!(back.mounts, config.mounts);
         // A configuration without the field gets the default: the overlay.
         let old: BootConfig = serde_json::from_str(
             r#"{"argv":["/bin/true"],"env":[],"cwd":"/","hostname":"h","uid":0,"gid":0,

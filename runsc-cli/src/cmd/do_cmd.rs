@@ -196,6 +196,8 @@ fn boot_config(args: &DoArgs, rootfs: &Path, strace: bool) -> Result<BootConfig,
         strace,
         rlimits: caller_rlimits(),
         overlay: true,
+        root_readonly: false,
+        mounts: Vec::new(),
     })
 }
 

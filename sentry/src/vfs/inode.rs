@@ -79,6 +79,13 @@ pub trait Inode: Send + Sync {
         Err(Errno::EPERM)
     }
 
+    /// Creates the special file `name`: `mode` holds the type (`S_IFIFO`,
+    /// `S_IFSOCK`; device nodes are refused by the caller) and permission
+    /// bits (see [`create`](Inode::create)).
+    fn mknod(&self, _name: &[u8], _mode: u32, _owner: (u32, u32)) -> Result<Arc<dyn Inode>, Errno> {
+        Err(Errno::EPERM)
+    }
+
     /// Removes the non-directory `name` (EISDIR for a directory).
     fn unlink(&self, _name: &[u8]) -> Result<(), Errno> {
         Err(Errno::EPERM)
