@@ -1,6 +1,8 @@
-//! `rvisor-bench`: benchmark v0. Measures a getpid loop, an open+fstat+close
-//! loop over a rootfs file, fork+exec+wait, pipe throughput between two
-//! processes, and `/bin/true` start-to-exit wall time, natively,
+//! `rvisor-bench`: measures a getpid loop, an open+fstat+close loop over a
+//! rootfs file, fork+exec+wait, pipe throughput between two processes,
+//! readdir+stat of a 10,000-entry directory, a walk that stats and reads
+//! every file of a tree, sequential and random file I/O, and `/bin/true`
+//! start-to-exit wall time, natively,
 //! under `runsc do` and under `proot` (when installed), and prints absolute
 //! numbers with ratios against native from the same run.
 //!
@@ -57,6 +59,16 @@ struct Sizes {
     pipe_chunks: u64,
     true_runs: u32,
     repeats: u32,
+    /// Entries in the large directory listed by readdir+stat.
+    dir_entries: usize,
+    listings: u64,
+    /// Directories x files of the walked tree.
+    tree: (usize, usize),
+    walks: u64,
+    /// MiB written and read sequentially.
+    seq_mib: u64,
+    /// Random 4 KiB operations, in units of 256.
+    rand_units: u64,
 }
 
 impl Sizes {
@@ -69,6 +81,12 @@ impl Sizes {
                 pipe_chunks: 200,
                 true_runs: 3,
                 repeats: 1,
+                dir_entries: 1_000,
+                listings: 2,
+                tree: (5, 20),
+                walks: 1,
+                seq_mib: 8,
+                rand_units: 4,
             }
         } else {
             Sizes {
@@ -78,6 +96,12 @@ impl Sizes {
                 pipe_chunks: 5_000,
                 true_runs: 20,
                 repeats: 3,
+                dir_entries: 10_000,
+                listings: 10,
+                tree: (50, 200),
+                walks: 3,
+                seq_mib: 256,
+                rand_units: 100,
             }
         }
     }
@@ -233,23 +257,61 @@ fn real_main() -> Result<(), String> {
     let open_stat = compile("open_stat")?;
     let fork_exec = compile("fork_exec")?;
     let pipe = compile("pipe")?;
+    let readdir_stat = compile("readdir_stat")?;
+    let tree_walk = compile("tree_walk")?;
+    let file_io = compile("file_io")?;
+    // The trees live on the host filesystem, which the sandbox reaches
+    // through the gofer (the overlay's lower layer); written files go to
+    // the directory's filesystem natively and to the in-memory upper layer
+    // in the sandbox.
+    let big_dir = dir.join("big");
+    make_flat_dir(&big_dir, sizes.dir_entries)?;
+    let tree = dir.join("tree");
+    make_tree(&tree, sizes.tree)?;
+    let dir_str = |p: &Path| p.to_string_lossy().into_owned();
 
     let mut rows = Vec::new();
-    let specs: [(&str, &Path, Vec<String>); 4] = [
-        ("getpid loop", &getpid, vec![sizes.getpid_iters.to_string()]),
+    let specs: [(&str, &str, &Path, Vec<String>); 8] = [
+        ("getpid loop", "ns/op", &getpid, vec![sizes.getpid_iters.to_string()]),
         (
             "open+fstat+close /etc/passwd",
+            "ns/op",
             &open_stat,
             vec![sizes.open_iters.to_string(), "/etc/passwd".to_string()],
         ),
         (
             "fork+exec+wait /bin/true",
+            "ns/op",
             &fork_exec,
             vec![sizes.fork_iters.to_string()],
         ),
-        ("pipe 64 KiB chunk", &pipe, vec![sizes.pipe_chunks.to_string()]),
+        ("pipe 64 KiB chunk", "ns/op", &pipe, vec![sizes.pipe_chunks.to_string()]),
+        (
+            "readdir+stat, large directory",
+            "ns/listing",
+            &readdir_stat,
+            vec![sizes.listings.to_string(), dir_str(&big_dir)],
+        ),
+        (
+            "walk+stat+read, file tree",
+            "ns/walk",
+            &tree_walk,
+            vec![sizes.walks.to_string(), dir_str(&tree)],
+        ),
+        (
+            "sequential write+read",
+            "ns/MiB",
+            &file_io,
+            vec!["seq".to_string(), sizes.seq_mib.to_string(), dir_str(&dir)],
+        ),
+        (
+            "random 4 KiB pread/pwrite",
+            "ns/op",
+            &file_io,
+            vec!["rand".to_string(), sizes.rand_units.to_string(), dir_str(&dir)],
+        ),
     ];
-    for (name, exe, args) in specs {
+    for (name, unit, exe, args) in specs {
         eprintln!("measuring {name}");
         let results = runners
             .iter()
@@ -257,7 +319,7 @@ fn real_main() -> Result<(), String> {
             .collect();
         rows.push(Row {
             name: name.to_string(),
-            unit: "ns/op",
+            unit,
             results,
         });
     }
@@ -274,6 +336,30 @@ fn real_main() -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&dir);
 
     print!("{}", render(&runners, &rows));
+    Ok(())
+}
+
+/// A directory of `entries` empty files.
+fn make_flat_dir(dir: &Path, entries: usize) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot populate {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(err)?;
+    for i in 0..entries {
+        std::fs::File::create(dir.join(format!("entry-{i:05}"))).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A tree of `dirs` directories holding `files` 1 KiB files each.
+fn make_tree(root: &Path, (dirs, files): (usize, usize)) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot populate {}: {e}", root.display());
+    let data = [b'x'; 1024];
+    for d in 0..dirs {
+        let sub = root.join(format!("d{}/sub{d:03}", d % 5));
+        std::fs::create_dir_all(&sub).map_err(err)?;
+        for f in 0..files {
+            std::fs::write(sub.join(format!("f{f:04}.c")), data).map_err(err)?;
+        }
+    }
     Ok(())
 }
 

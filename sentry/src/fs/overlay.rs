@@ -676,13 +676,13 @@ impl Inode for OvNode {
             _ => inner.lower_dev,
         };
         let mut out = Vec::new();
-        let mut lower_names: HashSet<&[u8]> = HashSet::new();
         if let Some(list) = &listing {
-            for (i, e) in list.iter().enumerate() {
-                lower_names.insert(&e.name);
+            // Lower cookies are positions: resume right after `cookie`.
+            let start = usize::try_from(cookie).unwrap_or(usize::MAX);
+            for (i, e) in list.iter().enumerate().skip(start) {
                 let c = i as u64 + 1;
-                if c <= cookie || out.len() >= max {
-                    continue;
+                if out.len() >= max {
+                    break;
                 }
                 match d.entries.get(&e.name) {
                     Some(Slot::Missing) => {}
@@ -704,14 +704,24 @@ impl Inode for OvNode {
         if out.len() >= max {
             return Ok(out);
         }
+        // Entries made in the upper layer (seq > 0) come after the lower
+        // listing, unless the lower layer has the name too (then they were
+        // listed in its place above). Listings of untouched directories
+        // never get here with candidates, so they pay no name set.
         let mut upper: Vec<(u64, &Vec<u8>, &Arc<OvNode>)> = d
             .entries
             .iter()
             .filter_map(|(name, slot)| match slot {
-                Slot::Present(n, seq) if !lower_names.contains(name.as_slice()) => Some((*seq, name, n)),
+                Slot::Present(n, seq) if *seq > 0 && UPPER_COOKIE_BASE + *seq > cookie => Some((*seq, name, n)),
                 _ => None,
             })
             .collect();
+        if !upper.is_empty() {
+            if let Some(list) = &listing {
+                let lower_names: HashSet<&[u8]> = list.iter().map(|e| e.name.as_slice()).collect();
+                upper.retain(|(_, name, _)| !lower_names.contains(name.as_slice()));
+            }
+        }
         upper.sort_unstable_by_key(|e| e.0);
         for (seq, name, n) in upper {
             let c = UPPER_COOKIE_BASE + seq;
