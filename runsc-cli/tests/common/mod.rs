@@ -111,3 +111,43 @@ pub fn compile_c(dir: &Path, name: &str, src: &str) -> PathBuf {
     assert_eq!(out.code, 0, "gcc failed: {out:?}");
     exe
 }
+
+/// A digest of every name, type, mode, symlink target and file content
+/// under `root` (sorted), skipping the top-level entries named in `skip`:
+/// equal digests mean nothing in the tree changed.
+pub fn tree_digest(root: &Path, skip: &[&str]) -> Vec<String> {
+    use std::hash::{DefaultHasher, Hasher};
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            if dir == root && skip.contains(&rel.as_str()) {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let detail = if meta.is_symlink() {
+                std::fs::read_link(&path).unwrap().to_string_lossy().into_owned()
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                String::new()
+            } else if meta.is_file() {
+                let mut h = DefaultHasher::new();
+                h.write(&std::fs::read(&path).unwrap_or_default());
+                format!("{:016x} {}", h.finish(), meta.len())
+            } else {
+                String::new()
+            };
+            out.push(format!(
+                "{rel} {:o} {}:{} {detail}",
+                meta.mode(),
+                meta.uid(),
+                meta.gid()
+            ));
+        }
+    }
+    out.sort();
+    out
+}
