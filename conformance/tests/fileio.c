@@ -178,6 +178,21 @@ static const char *case_fadvise_readahead(void) {
     return NULL;
 }
 
+/* Across filesystems Linux refuses with EXDEV, and cat/cp fall back to
+ * read+write on it. */
+static const char *case_copy_file_range_across_filesystems(void) {
+    char b[] = "/tmp/fileioXXXXXX";
+    int out = mkstemp(b);
+    CHECK(out >= 0);
+    unlink(b);
+    int in = open("/proc/version", O_RDONLY);
+    CHECK(in >= 0);
+    CHECK_ERR(copy_file_range(in, NULL, out, NULL, 4096, 0), EXDEV);
+    close(in);
+    close(out);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     set_family(argv[0]);
@@ -186,6 +201,7 @@ int main(int argc, char **argv) {
     RUN(sendfile_file_to_pipe);
     RUN(sendfile_errors);
     RUN(copy_file_range_tmp);
+    RUN(copy_file_range_across_filesystems);
     RUN(splice_file_pipe);
     RUN(fadvise_readahead);
     return 0;

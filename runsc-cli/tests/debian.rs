@@ -123,7 +123,9 @@ fn python_tempfile_copytree_and_walk_equal_native() {
         .args(["/usr/bin/python3", "-c", PY_FILES]));
     assert_eq!(sandboxed.code, 0, "{sandboxed:?}");
     // Native Linux on the same rootfs is the oracle.
-    let native = run(Command::new("chroot").arg(&root).args(["/usr/bin/python3", "-c", PY_FILES]));
+    let native = run(Command::new("chroot")
+        .arg(&root)
+        .args(["/usr/bin/python3", "-c", PY_FILES]));
     assert_eq!(native.code, 0, "{native:?}");
     assert_eq!(sandboxed.stdout, native.stdout);
     assert!(sandboxed.stdout.contains("removed True"), "{sandboxed:?}");

@@ -365,6 +365,93 @@ impl VmaSet {
     pub fn format_proc_maps(&self) -> String {
         let mut out = String::new();
         for v in self.iter() {
+            format_maps_line(&mut out, v);
+        }
+        out
+    }
+
+    /// The contents of `/proc/pid/smaps`: each maps line followed by its
+    /// sizes. Residency is not tracked (the host's page tables belong to
+    /// the stub), so the page counters are 0, as for a mapping never touched.
+    pub fn format_proc_smaps(&self) -> String {
+        let mut out = String::new();
+        for v in self.iter() {
+            format_maps_line(&mut out, v);
+            let kb = (v.end - v.start) / 1024;
+            let _ = writeln!(out, "Size:           {kb:>8} kB");
+            out.push_str("KernelPageSize:        4 kB\nMMUPageSize:           4 kB\n");
+            for field in SMAPS_ZERO_FIELDS {
+                let _ = writeln!(out, "{:<16}{:>8} kB", format!("{field}:"), 0);
+            }
+            let _ = writeln!(out, "THPeligible:    0");
+            out.push_str(&vm_flags(v));
+        }
+        out
+    }
+
+    /// `/proc/pid/smaps_rollup`: the totals of smaps over the whole space.
+    pub fn format_proc_smaps_rollup(&self) -> String {
+        let (lo, hi) = match (self.iter().next(), self.iter().last()) {
+            (Some(a), Some(b)) => (a.start, b.end),
+            _ => (0, 0),
+        };
+        let mut out = format!("{lo:08x}-{hi:08x} ---p 00000000 00:00 0                          [rollup]\n");
+        for field in SMAPS_ZERO_FIELDS {
+            let _ = writeln!(out, "{:<16}{:>8} kB", format!("{field}:"), 0);
+        }
+        out
+    }
+}
+
+/// The smaps counters this VMA table cannot know (page residency).
+const SMAPS_ZERO_FIELDS: [&str; 17] = [
+    "Rss",
+    "Pss",
+    "Pss_Dirty",
+    "Shared_Clean",
+    "Shared_Dirty",
+    "Private_Clean",
+    "Private_Dirty",
+    "Referenced",
+    "Anonymous",
+    "LazyFree",
+    "AnonHugePages",
+    "ShmemPmdMapped",
+    "FilePmdMapped",
+    "Shared_Hugetlb",
+    "Private_Hugetlb",
+    "Swap",
+    "SwapPss",
+];
+
+/// The `VmFlags:` line of smaps.
+fn vm_flags(v: &Vma) -> String {
+    let mut flags = Vec::new();
+    let prot = |bit: i32| v.prot & bit as u32 != 0;
+    if prot(libc::PROT_READ) {
+        flags.push("rd");
+    }
+    if prot(libc::PROT_WRITE) {
+        flags.push("wr");
+    }
+    if prot(libc::PROT_EXEC) {
+        flags.push("ex");
+    }
+    if v.is_shared() {
+        flags.push("sh");
+    }
+    // mprotect may raise any protection here (no maximum is kept).
+    flags.extend(["mr", "mw", "me"]);
+    if matches!(v.kind, VmaKind::Stack) {
+        flags.push("gd");
+    }
+    format!("VmFlags: {} \n", flags.join(" "))
+}
+
+/// One line of `/proc/pid/maps`.
+fn format_maps_line(out: &mut String, v: &Vma) {
+    {
+        {
             let (offset, dev, ino) = match &v.kind {
                 VmaKind::File { dev, ino, .. } => (v.offset, *dev, *ino),
                 _ => (0, 0, 0),
@@ -412,7 +499,6 @@ impl VmaSet {
             }
             out.push('\n');
         }
-        out
     }
 }
 

@@ -171,6 +171,11 @@ pub fn sys_copy_file_range(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if !is_reg(sin.st_mode) || !is_reg(sout.st_mode) {
         return Err(Errno::EINVAL);
     }
+    // Linux copies across filesystems only for network filesystems that
+    // implement it; callers (cat, cp) fall back to read/write on EXDEV.
+    if sin.st_dev != sout.st_dev {
+        return Err(Errno::EXDEV);
+    }
     let (in_addr, out_addr) = (args.u64(1), args.u64(3));
     let off_in = read_offset(task, in_addr)?;
     let off_out = read_offset(task, out_addr)?;

@@ -10,9 +10,11 @@
 //!   loop.
 //! - [`pid`]: `/proc/[pid]` and `/proc/[pid]/task/[tid]`.
 //! - [`top`]: the pids, `self`, the system-wide files and `/proc/sys`.
+//! - [`ns_net`]: `/proc/[pid]/ns/` and `/proc/[pid]/net/`.
 //! - [`text`]: the text formats.
 
 pub mod nodes;
+pub mod ns_net;
 pub mod pid;
 pub mod text;
 pub mod top;

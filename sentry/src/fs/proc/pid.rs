@@ -388,7 +388,8 @@ fn gen_comm(t: Target) -> Result<Vec<u8>, Errno> {
     Ok(c)
 }
 
-fn gen_maps(t: Target) -> Result<Vec<u8>, Errno> {
+/// maps, smaps or smaps_rollup of `t`'s address space.
+fn gen_vma_text(t: Target, format: fn(&crate::mm::vma::VmaSet) -> String) -> Result<Vec<u8>, Errno> {
     let k = kernel_ref()?;
     let task = thread(&k, t);
     may_inspect(&task.as_ref().map(|s| s.proc.snapshot().creds).unwrap_or_default())?;
@@ -396,7 +397,7 @@ fn gen_maps(t: Target) -> Result<Vec<u8>, Errno> {
         return Ok(Vec::new());
     };
     let st = mm.lock()?;
-    Ok(st.vmas.format_proc_maps().into_bytes())
+    Ok(format(&st.vmas).into_bytes())
 }
 
 fn gen_auxv(t: Target) -> Result<Vec<u8>, Errno> {
@@ -534,7 +535,7 @@ impl DirSource for TaskDir {
 }
 
 /// The files of a process or thread directory.
-const FILES: [&str; 25] = [
+const FILES: [&str; 29] = [
     "auxv",
     "cgroup",
     "cmdline",
@@ -550,12 +551,16 @@ const FILES: [&str; 25] = [
     "maps",
     "mountinfo",
     "mounts",
+    "net",
+    "ns",
     "oom_score",
     "oom_score_adj",
     "personality",
     "root",
     "stat",
     "statm",
+    "smaps",
+    "smaps_rollup",
     "status",
     "task",
     "wchan",
@@ -598,7 +603,11 @@ impl PidDir {
             }),
             "limits" => file(0o444, gen_limits),
             "loginuid" => fixed("4294967295"),
-            "maps" => file(0o444, gen_maps),
+            "maps" => file(0o444, |t| gen_vma_text(t, |v| v.format_proc_maps())),
+            "smaps" => file(0o444, |t| gen_vma_text(t, |v| v.format_proc_smaps())),
+            "smaps_rollup" => file(0o444, |t| gen_vma_text(t, |v| v.format_proc_smaps_rollup())),
+            "net" => super::ns_net::net_dir(&key, self.owner),
+            "ns" => super::ns_net::ns_dir(&key, self.owner),
             "mountinfo" => file(0o444, |_| super::top::gen_mountinfo()),
             "mounts" => file(0o444, |_| super::top::gen_mounts()),
             "oom_score" => fixed("0\n"),
@@ -635,7 +644,7 @@ impl DirSource for PidDir {
         self.names()
             .map(|n| {
                 let mode = match n {
-                    "fd" | "fdinfo" | "task" => libc::S_IFDIR,
+                    "fd" | "fdinfo" | "task" | "net" | "ns" => libc::S_IFDIR,
                     "exe" | "cwd" | "root" => libc::S_IFLNK,
                     _ => libc::S_IFREG,
                 };

@@ -351,6 +351,7 @@ pub fn root() -> Arc<dyn Inode> {
         ("loadavg", generated("loadavg", gen_loadavg)),
         ("meminfo", generated("meminfo", gen_meminfo)),
         ("mounts", link("mounts", || Ok(b"self/mounts".to_vec()))),
+        ("net", link("net", || Ok(b"self/net".to_vec()))),
         (
             "self",
             link("self", || {
