@@ -137,7 +137,16 @@ impl FileOps for HostFile {
     }
 
     fn name(&self) -> Vec<u8> {
-        format!("host:[{}]", self.fd.as_raw_fd()).into_bytes()
+        // What Linux shows for anonymous files of these kinds; a host path
+        // is never shown (the sentry does not know it, and it would leak
+        // the host's layout).
+        match self.stat() {
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFIFO => format!("pipe:[{}]", st.st_ino),
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFSOCK => format!("socket:[{}]", st.st_ino),
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFCHR => "/dev/console".to_string(),
+            _ => format!("host:[{}]", self.fd.as_raw_fd()),
+        }
+        .into_bytes()
     }
 
     fn statfs(&self) -> Result<Statfs, Errno> {
