@@ -140,6 +140,8 @@ pub enum Command {
     Spec(cmd::spec::SpecArgs),
     /// Print the runtime's features as JSON.
     Features(cmd::features::FeaturesArgs),
+    /// Run a new process in a running container.
+    Exec(cmd::exec::ExecArgs),
 }
 
 fn main() -> ExitCode {
@@ -163,6 +165,7 @@ fn main() -> ExitCode {
         Some(Command::List(args)) => cmd::list::run(&cli.global, args),
         Some(Command::Spec(args)) => cmd::spec::run(&cli.global, args),
         Some(Command::Features(args)) => cmd::features::run(&cli.global, args),
+        Some(Command::Exec(args)) => cmd::exec::run(&cli.global, args),
         None => cmd::help::run(cmd::help::HelpArgs::default()),
     };
     match result {

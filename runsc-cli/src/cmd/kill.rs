@@ -5,7 +5,7 @@ use crate::error::CliError;
 use crate::oci::{self, control, state, OciError};
 use crate::GlobalFlags;
 use clap::Args;
-use sentry::control::protocol::{Request, Response};
+use sentry::control::protocol::{ProtocolError, Request, Response};
 
 /// Arguments of `runsc kill`.
 #[derive(Debug, Args)]
@@ -64,6 +64,8 @@ pub fn run(global: &GlobalFlags, args: KillArgs) -> Result<u8, CliError> {
     }
     match control::request(&dir, &Request::Signal { signo, all: args.all }, None) {
         Ok(Response::Ok) => Ok(0),
+        // The signal ended the sandbox before it could answer.
+        Err(control::ControlError::Protocol(ProtocolError::Closed)) => Ok(0),
         Ok(Response::Error { message }) => Err(OciError::Sandbox { id: args.id, message }.into()),
         Ok(other) => Err(OciError::Sandbox {
             id: args.id,

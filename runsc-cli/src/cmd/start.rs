@@ -4,7 +4,7 @@ use crate::error::CliError;
 use crate::oci::{self, control, state, OciError};
 use crate::GlobalFlags;
 use clap::Args;
-use sentry::control::protocol::{Request, Response};
+use sentry::control::protocol::{ProtocolError, Request, Response};
 
 /// Arguments of `runsc start`.
 #[derive(Debug, Args)]
@@ -35,6 +35,8 @@ pub fn run(global: &GlobalFlags, args: StartArgs) -> Result<u8, CliError> {
 pub fn start(dir: &std::path::Path, id: &str) -> Result<(), CliError> {
     match control::request(dir, &Request::Start, None) {
         Ok(Response::Ok) => Ok(()),
+        // The init ran and ended the sandbox before it could answer.
+        Err(control::ControlError::Protocol(ProtocolError::Closed)) => Ok(()),
         Ok(Response::Error { message }) => Err(OciError::Sandbox {
             id: id.to_string(),
             message,

@@ -172,7 +172,7 @@ fn mount_spec(m: &Mount, bundle: &Path) -> Result<MountSpec, OciError> {
 /// Resolves a program name without `/` along the `PATH` of `env`, looking
 /// at the host paths behind the sandbox's root and bind mounts. Unfound
 /// names are left alone: the sentry then reports them.
-fn resolve_program(name: &str, env: &[String], rootfs: &Path, mounts: &[MountSpec]) -> String {
+pub fn resolve_program(name: &str, env: &[String], rootfs: &Path, mounts: &[MountSpec]) -> String {
     if name.contains('/') {
         return name.to_string();
     }
