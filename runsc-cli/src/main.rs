@@ -142,6 +142,8 @@ pub enum Command {
     Features(cmd::features::FeaturesArgs),
     /// Run a new process in a running container.
     Exec(cmd::exec::ExecArgs),
+    /// List a container's processes.
+    Ps(cmd::ps::PsArgs),
 }
 
 fn main() -> ExitCode {
@@ -166,6 +168,7 @@ fn main() -> ExitCode {
         Some(Command::Spec(args)) => cmd::spec::run(&cli.global, args),
         Some(Command::Features(args)) => cmd::features::run(&cli.global, args),
         Some(Command::Exec(args)) => cmd::exec::run(&cli.global, args),
+        Some(Command::Ps(args)) => cmd::ps::run(&cli.global, args),
         None => cmd::help::run(cmd::help::HelpArgs::default()),
     };
     match result {

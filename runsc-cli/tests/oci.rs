@@ -414,6 +414,14 @@ fn exec_runs_processes_in_a_running_container() {
     )
     .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(7));
+    // ps lists sandbox pids: the init (1) and the trap shell's orphaned
+    // `sleep 30`, which outlives its parent as on Linux.
+    let ps: serde_json::Value = serde_json::from_str(&b.ok(&["ps", "--format", "json", "e1"]).stdout).unwrap();
+    let pids = ps.as_array().unwrap();
+    assert_eq!(pids.len(), 2, "{ps}");
+    assert_eq!(pids[0], 1);
+    let table = b.ok(&["ps", "e1"]).stdout;
+    assert!(table.contains("sleep"), "{table}");
     b.ok(&["kill", "e1", "SIGKILL"]);
     b.wait_status("e1", "stopped");
     b.ok(&["delete", "e1"]);

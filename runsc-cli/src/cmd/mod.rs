@@ -10,6 +10,7 @@ pub mod gofer;
 pub mod help;
 pub mod kill;
 pub mod list;
+pub mod ps;
 pub mod run;
 pub mod spec;
 pub mod start;
