@@ -102,6 +102,22 @@ impl Bundle {
     }
 }
 
+impl Drop for Bundle {
+    /// A failed test must not leave sandboxes running.
+    fn drop(&mut self) {
+        for entry in std::fs::read_dir(&self.state).into_iter().flatten().flatten() {
+            let _ = Command::new(RUNSC)
+                .arg("--root")
+                .arg(&self.state)
+                .args(["delete", "--force"])
+                .arg(entry.file_name())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// True while `pid` is a live (non-zombie) process.
 fn process_alive(pid: i64) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
