@@ -62,6 +62,13 @@ pub enum CliError {
     /// The gofer stopped with an error.
     #[error("gofer: {0}")]
     Gofer(String),
+    /// An OCI command failed.
+    #[error(transparent)]
+    Oci(#[from] crate::oci::OciError),
+    /// Exit with this status without a message (the sandbox printed its
+    /// own error already).
+    #[error("")]
+    Exit(u8),
     /// An unknown `runsc help` topic.
     #[error("unknown help topic {0:?} (try `runsc help`)")]
     UnknownHelpTopic(String),
@@ -88,6 +95,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::CommandNotFound(_) => EXIT_NOT_FOUND,
+            CliError::Exit(code) => *code,
             _ => EXIT_RUNTIME_ERROR,
         }
     }

@@ -89,6 +89,16 @@ pub struct ChildSpec<'a> {
 /// inherited fd above them made close-on-exec, and `PR_SET_PDEATHSIG(SIGKILL)`
 /// so it cannot outlive this process. Returns its pid.
 pub fn spawn(spec: ChildSpec<'_>) -> Result<Pid, CliError> {
+    spawn_with(spec, true)
+}
+
+/// As [`spawn`], but the child outlives this process (no
+/// `PR_SET_PDEATHSIG`): `runsc create` returns while the sandbox lives on.
+pub fn spawn_detached(spec: ChildSpec<'_>) -> Result<Pid, CliError> {
+    spawn_with(spec, false)
+}
+
+fn spawn_with(spec: ChildSpec<'_>, die_with_parent: bool) -> Result<Pid, CliError> {
     if spec.fds.len() > MAX_FDS {
         return Err(CliError::io("spawn", io::Error::from_raw_os_error(libc::E2BIG)));
     }
@@ -144,14 +154,16 @@ pub fn spawn(spec: ChildSpec<'_>) -> Result<Pid, CliError> {
                 libc::c_uint::MAX,
                 libc::CLOSE_RANGE_CLOEXEC,
             );
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // The parent may have died before PDEATHSIG was armed. (In a
-            // new PID namespace the parent is outside it and shows as 0.)
-            let ppid = libc::getppid();
-            if ppid != parent && ppid != 0 {
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            if die_with_parent {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The parent may have died before PDEATHSIG was armed. (In a
+                // new PID namespace the parent is outside it and shows as 0.)
+                let ppid = libc::getppid();
+                if ppid != parent && ppid != 0 {
+                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                }
             }
             if new_pgroup && libc::setpgid(0, 0) != 0 {
                 return Err(io::Error::last_os_error());

@@ -8,6 +8,7 @@ mod cmd;
 mod error;
 mod launch;
 mod logging;
+mod oci;
 mod support_table;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -39,9 +40,10 @@ pub struct GlobalFlags {
     /// Print the version and the OCI runtime spec version.
     #[arg(short = 'v', long)]
     pub version: bool,
-    /// Directory for container state (state.json per container).
-    #[arg(long, value_name = "DIR", default_value = "/var/run/runsc")]
-    pub root: PathBuf,
+    /// Directory for container state (state.json per container; default
+    /// /run/rvisor, or $XDG_RUNTIME_DIR/rvisor for other users than root).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// File for the runtime's own log (default: stderr).
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -57,9 +59,9 @@ pub struct GlobalFlags {
     /// Use systemd to manage cgroups (accepted; cgroups are not managed yet).
     #[arg(long)]
     pub systemd_cgroup: bool,
-    /// Run without root privileges.
-    #[arg(long)]
-    pub rootless: bool,
+    /// Run without root privileges (`true`, `false` or `auto`; alone: true).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub rootless: Option<String>,
     /// Do not configure cgroups.
     #[arg(long)]
     pub ignore_cgroups: bool,
@@ -120,6 +122,28 @@ pub enum Command {
     Gofer(cmd::gofer::GoferArgs),
     /// Print help for the command line or a topic (`runsc help syscalls`).
     Help(cmd::help::HelpArgs),
+    /// Create a container from a bundle; its init waits for `start`.
+    Create(cmd::create::CreateArgs),
+    /// Start a created container.
+    Start(cmd::start::StartArgs),
+    /// Create and start a container (and wait for it unless --detach).
+    Run(cmd::run::RunArgs),
+    /// Print a container's OCI state.
+    State(cmd::state::StateArgs),
+    /// Send a signal to a container's init (or every process with --all).
+    Kill(cmd::kill::KillArgs),
+    /// Delete a container (and its sandbox).
+    Delete(cmd::delete::DeleteArgs),
+    /// List containers.
+    List(cmd::list::ListArgs),
+    /// Write a default config.json.
+    Spec(cmd::spec::SpecArgs),
+    /// Print the runtime's features as JSON.
+    Features(cmd::features::FeaturesArgs),
+    /// Run a new process in a running container.
+    Exec(cmd::exec::ExecArgs),
+    /// List a container's processes.
+    Ps(cmd::ps::PsArgs),
 }
 
 fn main() -> ExitCode {
@@ -134,10 +158,22 @@ fn main() -> ExitCode {
         Some(Command::Boot(args)) => cmd::boot::run(&cli.global, args),
         Some(Command::Gofer(args)) => cmd::gofer::run(&cli.global, args),
         Some(Command::Help(args)) => cmd::help::run(args),
+        Some(Command::Create(args)) => cmd::create::run(&cli.global, args),
+        Some(Command::Start(args)) => cmd::start::run(&cli.global, args),
+        Some(Command::Run(args)) => cmd::run::run(&cli.global, args),
+        Some(Command::State(args)) => cmd::state::run(&cli.global, args),
+        Some(Command::Kill(args)) => cmd::kill::run(&cli.global, args),
+        Some(Command::Delete(args)) => cmd::delete::run(&cli.global, args),
+        Some(Command::List(args)) => cmd::list::run(&cli.global, args),
+        Some(Command::Spec(args)) => cmd::spec::run(&cli.global, args),
+        Some(Command::Features(args)) => cmd::features::run(&cli.global, args),
+        Some(Command::Exec(args)) => cmd::exec::run(&cli.global, args),
+        Some(Command::Ps(args)) => cmd::ps::run(&cli.global, args),
         None => cmd::help::run(cmd::help::HelpArgs::default()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(error::CliError::Exit(code)) => ExitCode::from(code),
         Err(err) => {
             eprintln!("runsc: {err}");
             ExitCode::from(err.exit_code())
@@ -178,7 +214,7 @@ mod tests {
             "/bin/true",
         ])
         .unwrap();
-        assert_eq!(cli.global.root, PathBuf::from("/tmp/state"));
+        assert_eq!(cli.global.root, Some(PathBuf::from("/tmp/state")));
         assert_eq!(cli.global.log_format, LogFormat::Json);
         assert_eq!(cli.global.network, Network::Host);
         assert_eq!(cli.global.overlay2, "none");
@@ -200,7 +236,7 @@ mod tests {
         assert_eq!(args.root, PathBuf::from("/srv/rootfs"));
         assert_eq!(args.command, ["ls", "-l", "--color"]);
         // The global --root (state dir) is untouched by do's --root.
-        assert_eq!(cli.global.root, PathBuf::from("/var/run/runsc"));
+        assert_eq!(cli.global.root, None);
     }
 
     #[test]

@@ -90,3 +90,10 @@ fn default_overlay() -> bool {
 pub fn run(config: BootConfig, gofer_socket: OwnedFd) -> i32 {
     crate::kernel::run_sandbox(config, gofer_socket)
 }
+
+/// As [`run`], serving the control socket `control` (a listening
+/// `SOCK_SEQPACKET` unix socket, `runsc boot --control-fd`): the init is
+/// then loaded but held until a `start` request (see [`crate::control`]).
+pub fn run_with_control(config: BootConfig, gofer_socket: OwnedFd, control: Option<OwnedFd>) -> i32 {
+    crate::kernel::run::run_sandbox_with_control(config, gofer_socket, control)
+}

@@ -7,6 +7,7 @@
 
 pub mod boot;
 pub mod confine;
+pub mod control;
 pub mod fs;
 pub mod kernel;
 pub mod loader;

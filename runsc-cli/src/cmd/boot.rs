@@ -23,6 +23,10 @@ pub struct BootArgs {
     /// Log every guest system call.
     #[arg(long)]
     pub strace: bool,
+    /// The fd of a listening control socket (`runsc create`): the init is
+    /// held until a `start` request on it.
+    #[arg(long, value_name = "C")]
+    pub control_fd: Option<i32>,
 }
 
 /// Upper bound on the config size: a config is argv + env, far below this.
@@ -44,10 +48,17 @@ pub fn run(global: &GlobalFlags, args: BootArgs) -> Result<u8, CliError> {
     }
     let config_fd = super::take_fd("config-fd", args.config_fd)?;
     let gofer = super::take_fd("gofer-fd", args.gofer_fd)?;
+    let control = match args.control_fd {
+        Some(fd) if fd == args.gofer_fd || fd == args.config_fd => {
+            return Err(CliError::SameFd("control-fd", "gofer-fd"))
+        }
+        Some(fd) => Some(super::take_fd("control-fd", fd)?),
+        None => None,
+    };
     let mut config = read_config(std::fs::File::from(config_fd))?;
     config.strace |= strace;
     tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "booting sandbox");
-    let status = sentry::boot::run(config, gofer);
+    let status = sentry::boot::run_with_control(config, gofer, control);
     std::process::exit(status)
 }
 

@@ -1,9 +1,20 @@
 //! One module per `runsc` command.
 
 pub mod boot;
+pub mod create;
+pub mod delete;
 pub mod do_cmd;
+pub mod exec;
+pub mod features;
 pub mod gofer;
 pub mod help;
+pub mod kill;
+pub mod list;
+pub mod ps;
+pub mod run;
+pub mod spec;
+pub mod start;
+pub mod state;
 
 use crate::error::CliError;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};

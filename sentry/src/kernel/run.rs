@@ -38,7 +38,12 @@ const SA_RESETHAND: u64 = 0x8000_0000;
 
 /// Boots the kernel and runs the init to completion; returns the exit code.
 pub fn run_sandbox(config: BootConfig, gofer_socket: OwnedFd) -> i32 {
-    match boot_and_run(config, gofer_socket) {
+    run_sandbox_with_control(config, gofer_socket, None)
+}
+
+/// As [`run_sandbox`], with a control socket: the init waits for `start`.
+pub fn run_sandbox_with_control(config: BootConfig, gofer_socket: OwnedFd, control: Option<OwnedFd>) -> i32 {
+    match boot_and_run(config, gofer_socket, control) {
         Ok(status) => status.host_exit_code(),
         Err(BootError::Exec(path, e)) => {
             eprintln!("runsc: {path}: {}", e.description());
@@ -75,7 +80,7 @@ pub enum BootError {
     Config(&'static str),
 }
 
-fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus, BootError> {
+fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd, control: Option<OwnedFd>) -> Result<ExitStatus, BootError> {
     let program = config.argv.first().ok_or(BootError::Config("empty argv"))?.clone();
     // Termination signals sent to the sentry from outside become guest
     // signals for the init: block them in every sentry thread (the mask is
@@ -111,6 +116,9 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus,
     if !super::set_global(kernel.clone()) {
         return Err(BootError::Config("a sandbox is already running in this process"));
     }
+    // With a control socket the init is held after loading until `start`.
+    let gate = crate::control::StartGate::new(control.is_none());
+    let init_gate = gate.clone();
 
     let mut limits = super::limits::Limits::default();
     for &(resource, cur, max) in &config.rlimits {
@@ -181,12 +189,17 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus,
                 return;
             }
             let _ = started_tx.send(Ok(()));
+            init_gate.wait();
             run_task(&mut task);
         })
         .map_err(|_| BootError::Config("cannot start the init thread"))?;
     started_rx
         .recv()
         .map_err(|_| BootError::Config("the init thread died"))??;
+    if let Some(listener) = control {
+        crate::control::spawn(listener, kernel.clone(), gate)
+            .map_err(|_| BootError::Config("cannot start the control thread"))?;
+    }
     let _ = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || forward_signals(forwarded));

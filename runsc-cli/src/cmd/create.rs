@@ -1,0 +1,311 @@
+//! `runsc create`: start a container's sandbox with its init loaded but
+//! held until `runsc start`.
+//!
+//! The gofer and the sentry are spawned as in `runsc do`, plus a control
+//! socket in the state directory whose listening end goes to the sentry
+//! (`--control-fd 5`). `create` returns once the sentry answers a state
+//! request (the init is then loaded); the sandbox lives on without it. Any
+//! failure on the way removes what was made: children and state directory.
+
+use crate::error::CliError;
+use crate::launch::{self, ChildSpec, Sandbox};
+use crate::logging::{self, LogConfig};
+use crate::oci::{self, control, spec, state, OciError};
+use crate::{GlobalFlags, LogFormat};
+use clap::Args;
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use sentry::control::protocol::{Request, Response, Status};
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Fd numbers in the children.
+const CHILD_SOCKET_FD: i32 = 3;
+const CHILD_CONFIG_FD: i32 = 4;
+const CHILD_CONTROL_FD: i32 = 5;
+/// How long the sentry may take to load the init.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Arguments of `runsc create` (runc's).
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    /// The bundle directory (holding config.json).
+    #[arg(short = 'b', long, value_name = "DIR", default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the sandbox's pid (the sentry) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket to send the master of the container's pty to.
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Accepted (the sentry never pivot_roots into the container's root).
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Accepted (the sandbox has no host keyring).
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Extra fds to pass to the init (only 0 is supported).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// The container id.
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+/// A sandbox `create_container` started.
+pub struct Created {
+    /// Its processes (our children).
+    pub sandbox: Sandbox,
+    /// The signals blocked in this process (for `wait_forwarding`).
+    pub signals: SigSet,
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// The state written.
+    pub state: state::StateFile,
+}
+
+/// Runs `runsc create`.
+pub fn run(global: &GlobalFlags, args: CreateArgs) -> Result<u8, CliError> {
+    init_logging(global)?;
+    create_container(global, &args, false)?;
+    Ok(0)
+}
+
+/// The runtime's own log, as `--log`/`--log-format`/`--debug` ask.
+pub fn init_logging(global: &GlobalFlags) -> Result<(), CliError> {
+    logging::init(&LogConfig {
+        file: global.log.clone(),
+        json: global.log_format == LogFormat::Json,
+        debug: global.debug,
+        strace: false,
+    })
+}
+
+/// Undoes a half-made container when dropped while armed.
+struct Undo {
+    dir: Option<PathBuf>,
+    pids: Vec<Pid>,
+}
+
+impl Undo {
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.pids.clear();
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        for pid in self.pids.drain(..) {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+        if let Some(dir) = self.dir.take() {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::warn!("removing {}: {e}", dir.display());
+            }
+        }
+    }
+}
+
+/// Creates container `args.id`. With `attached` the children die with
+/// this process (`runsc run` without `--detach`); otherwise they outlive it.
+pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool) -> Result<Created, CliError> {
+    oci::id::validate(&args.id)?;
+    if args.preserve_fds != 0 {
+        return Err(OciError::Unsupported("--preserve-fds".into()).into());
+    }
+    let bundle = std::fs::canonicalize(&args.bundle)
+        .map_err(|e| CliError::io(format!("bundle {}", args.bundle.display()), e))?;
+    let spec = spec::load(&bundle)?;
+    let host = nix::unistd::gethostname().map_err(|e| CliError::nix("gethostname", e))?;
+    let mut prepared = spec::prepare(&spec, &bundle, &host.to_string_lossy())?;
+    if prepared.terminal || args.console_socket.is_some() {
+        return Err(OciError::Unsupported("process.terminal (a pty for the container)".into()).into());
+    }
+    prepared.config.overlay = super::do_cmd::overlay_flag(&global.overlay2)?;
+    prepared.config.strace = global.strace;
+    let json = serde_json::to_vec(&prepared.config)?;
+    let rootfs = prepared
+        .rootfs
+        .to_str()
+        .ok_or_else(|| OciError::Usage("root.path is not UTF-8".into()))?
+        .to_string();
+
+    let root = state::root_dir(global.root.as_deref());
+    let state_dir = state::create_dir(&root, &args.id)?;
+    let mut undo = Undo {
+        dir: Some(state_dir.clone()),
+        pids: Vec::new(),
+    };
+    let mut st = state::StateFile {
+        oci: state::OciState {
+            oci_version: spec.version().clone(),
+            id: args.id.clone(),
+            pid: 0,
+            status: "creating".into(),
+            bundle: bundle.to_string_lossy().into_owned(),
+            rootfs: rootfs.clone(),
+            created: state::now_rfc3339(),
+            owner: state::owner(),
+            annotations: prepared.annotations.clone(),
+        },
+        sandbox: state::SandboxPids::default(),
+    };
+    state::write(&state_dir, &st)?;
+    let listener = control::listen_at(&state_dir)?;
+
+    let (gofer_args, boot_args) = child_args(global, &rootfs);
+    let spawn = if attached {
+        launch::spawn
+    } else {
+        launch::spawn_detached
+    };
+    // No thread exists in this process: every fork happens here.
+    let signals = launch::block_signals()?;
+    let exe = Path::new("/proc/self/exe");
+    let (gofer_sock, sentry_sock) = launch::seqpacket_pair()?;
+    let gofer = spawn(ChildSpec {
+        program: exe,
+        arg0: "runsc-gofer",
+        args: gofer_args,
+        fds: vec![(gofer_sock.as_fd(), CHILD_SOCKET_FD)],
+        new_process_group: true,
+        null_stdin: true,
+        unblock: Some(signals),
+    })?;
+    undo.pids.push(gofer);
+    drop(gofer_sock);
+    let (config_r, config_w) = launch::cloexec_pipe()?;
+    // The sentry is pid 1 of a PID namespace of its own (see `runsc do`).
+    if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
+        tracing::warn!("no PID namespace for the sentry ({e})");
+    }
+    let sentry = spawn(ChildSpec {
+        program: exe,
+        arg0: "runsc-sandbox",
+        args: boot_args,
+        fds: vec![
+            (sentry_sock.as_fd(), CHILD_SOCKET_FD),
+            (config_r.as_fd(), CHILD_CONFIG_FD),
+            (listener.as_fd(), CHILD_CONTROL_FD),
+        ],
+        new_process_group: false,
+        null_stdin: false,
+        unblock: Some(signals),
+    })?;
+    undo.pids.insert(0, sentry);
+    // Only the sentry may hold the listener: if it dies, connecting fails.
+    drop((sentry_sock, config_r, listener));
+    let mut pipe = std::fs::File::from(config_w);
+    if let Err(e) = pipe.write_all(&json) {
+        tracing::debug!(%e, "writing the boot configuration");
+    }
+    drop(pipe);
+
+    match control::request(&state_dir, &Request::State, Some(READY_TIMEOUT)) {
+        Ok(Response::State {
+            status: Status::Created,
+        }) => {}
+        other => {
+            tracing::debug!(?other, "the sandbox did not come up");
+            return Err(boot_failure(sentry, &mut undo));
+        }
+    }
+
+    st.oci.pid = sentry.as_raw();
+    st.oci.status = "created".into();
+    st.sandbox = state::SandboxPids {
+        sentry_pid: sentry.as_raw(),
+        sentry_start: state::proc_stat(sentry.as_raw()).map_or(0, |s| s.0),
+        gofer_pid: gofer.as_raw(),
+        gofer_start: state::proc_stat(gofer.as_raw()).map_or(0, |s| s.0),
+    };
+    state::write(&state_dir, &st)?;
+    if let Some(path) = &args.pid_file {
+        write_pid_file(path, sentry.as_raw())?;
+    }
+    undo.disarm();
+    Ok(Created {
+        sandbox: Sandbox {
+            sentry,
+            gofer: Some(gofer),
+        },
+        signals,
+        state_dir,
+        state: st,
+    })
+}
+
+/// The sentry died (or hung) before it was ready: collect its status.
+/// It printed its own error (`runsc: PATH: No such file or directory`),
+/// so only its exit code is passed on.
+fn boot_failure(sentry: Pid, undo: &mut Undo) -> CliError {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        match waitpid(sentry, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(WaitStatus::StillAlive) => {
+                let _ = kill(sentry, Signal::SIGKILL);
+                let _ = waitpid(sentry, None);
+                break None;
+            }
+            Ok(s) => break Some(s),
+            Err(_) => break None,
+        }
+    };
+    undo.pids.retain(|p| *p != sentry);
+    match status {
+        Some(WaitStatus::Exited(_, code)) if code != 0 => CliError::Exit(code as u8),
+        _ => OciError::Sandbox {
+            id: undo
+                .dir
+                .as_ref()
+                .and_then(|d| d.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            message: "the sandbox failed to start".into(),
+        }
+        .into(),
+    }
+}
+
+/// The command lines of the gofer and the sentry.
+fn child_args(global: &GlobalFlags, rootfs: &str) -> (Vec<String>, Vec<String>) {
+    let mut common = Vec::new();
+    if global.debug {
+        common.push("--debug".to_string());
+    }
+    if global.log_format == LogFormat::Json {
+        common.extend(["--log-format".to_string(), "json".to_string()]);
+    }
+    let mut gofer = common.clone();
+    gofer.extend(["gofer", "--root", rootfs, "--io-fd", "3"].map(String::from));
+    let mut boot = common;
+    boot.extend(["boot", "--gofer-fd", "3", "--config-fd", "4", "--control-fd", "5"].map(String::from));
+    if let Some(log) = &global.debug_log {
+        gofer.extend(["--debug-log".to_string(), log.clone()]);
+        boot.extend(["--debug-log".to_string(), log.clone()]);
+    }
+    if global.strace {
+        boot.push("--strace".to_string());
+    }
+    (gofer, boot)
+}
+
+/// Writes `pid` to `path` atomically (temp file + rename), as runc does.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), CliError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, pid.to_string())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| CliError::io(format!("writing --pid-file {}", path.display()), e))
+}

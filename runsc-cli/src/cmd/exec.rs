@@ -1,0 +1,268 @@
+//! `runsc exec`: run a new process in a running container.
+//!
+//! The sentry starts the process with this command's stdin, stdout and
+//! stderr (passed over the control socket with `SCM_RIGHTS`). This host
+//! process stays attached: it relays the signals it receives to the
+//! process and exits with its status. With `--detach` a forked copy does
+//! that in the background and its pid (a real host pid, as containerd's
+//! shim expects) goes to `--pid-file`.
+
+use crate::error::CliError;
+use crate::oci::{self, control, spec, state, OciError};
+use crate::GlobalFlags;
+use clap::Args;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use oci_spec::runtime::Process;
+use sentry::control::protocol::{self, ExecRequest, Request, Response};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// Signals relayed to the exec'd process.
+const RELAYED: [Signal; 7] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+];
+
+/// Arguments of `runsc exec` (runc's).
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// A JSON file holding the OCI `process` to run (instead of CMD).
+    #[arg(short = 'p', long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    /// Working directory inside the container.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+    /// Extra environment, `KEY=VALUE` (repeatable).
+    #[arg(short = 'e', long, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// `uid[:gid]` to run as.
+    #[arg(short = 'u', long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    /// Supplementary group (repeatable).
+    #[arg(short = 'g', long, value_name = "GID")]
+    pub additional_gids: Vec<u32>,
+    /// Allocate a pty.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Unix socket to send the pty master to.
+    #[arg(long, value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Return once the process started; a background runsc waits for it.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Write the host pid of the attached runsc process to this file.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Capabilities to add (accepted; capabilities are modelled in the sentry).
+    #[arg(short = 'c', long, value_name = "CAP")]
+    pub cap: Vec<String>,
+    /// Accepted (the sandbox's processes cannot gain privileges on the host).
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// The container id.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// The command and its arguments.
+    #[arg(value_name = "CMD", num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// Runs `runsc exec`.
+pub fn run(global: &GlobalFlags, args: ExecArgs) -> Result<u8, CliError> {
+    super::create::init_logging(global)?;
+    if args.tty || args.console_socket.is_some() {
+        return Err(OciError::Unsupported("exec --tty".into()).into());
+    }
+    let root = state::root_dir(global.root.as_deref());
+    let (st, dir) = oci::current(&root, &args.id)?;
+    if st.oci.status != "running" {
+        return Err(OciError::WrongState {
+            id: args.id,
+            status: st.oci.status,
+            what: "exec needs a running container",
+        }
+        .into());
+    }
+    let req = build_request(&args, Path::new(&st.oci.bundle))?;
+    if !args.detach {
+        if let Some(path) = &args.pid_file {
+            super::create::write_pid_file(path, std::process::id() as i32)?;
+        }
+        return attach(&dir, &args.id, req, None);
+    }
+    // --detach: a forked child stays attached; the parent returns once the
+    // process started (or reports why it did not).
+    let (ready_r, ready_w) = crate::launch::cloexec_pipe()?;
+    // SAFETY: runsc has no threads, so the child may run arbitrary code.
+    match unsafe { nix::unistd::fork() }.map_err(|e| CliError::nix("fork", e))? {
+        nix::unistd::ForkResult::Child => {
+            drop(ready_r);
+            let _ = nix::unistd::setsid();
+            let code = match attach(&dir, &args.id, req, Some(ready_w)) {
+                Ok(code) => code,
+                Err(_) => crate::error::EXIT_RUNTIME_ERROR,
+            };
+            std::process::exit(i32::from(code));
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(ready_w);
+            let mut msg = String::new();
+            let _ = std::fs::File::from(ready_r).read_to_string(&mut msg);
+            match msg.strip_prefix("ok") {
+                Some(_) => {
+                    if let Some(path) = &args.pid_file {
+                        super::create::write_pid_file(path, child.as_raw())?;
+                    }
+                    Ok(0)
+                }
+                None => {
+                    let _ = nix::sys::wait::waitpid(child, None);
+                    if let Some(code) = msg.strip_prefix("exit ").and_then(|c| c.parse().ok()) {
+                        return Err(CliError::Exit(code));
+                    }
+                    Err(OciError::Sandbox {
+                        id: args.id,
+                        message: msg.strip_prefix("error ").unwrap_or("exec failed").to_string(),
+                    }
+                    .into())
+                }
+            }
+        }
+    }
+}
+
+/// The process to start: `--process FILE`, else the container's own
+/// `process` with CMD, `--env`, `--cwd`, `--user` applied (as runc does).
+fn build_request(args: &ExecArgs, bundle: &Path) -> Result<ExecRequest, CliError> {
+    let container = spec::load(bundle)?;
+    let prepared = spec::prepare(&container, bundle, "")?;
+    let process: Process = match &args.process {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| CliError::io(format!("--process {}", path.display()), e))?;
+            serde_json::from_slice(&bytes).map_err(|e| OciError::Config {
+                path: path.clone(),
+                reason: format!("malformed: {e}"),
+            })?
+        }
+        None => container.process().clone().unwrap_or_default(),
+    };
+    let mut argv = if args.process.is_some() {
+        process.args().clone().unwrap_or_default()
+    } else {
+        args.command.clone()
+    };
+    if argv.is_empty() {
+        return Err(OciError::Usage("exec: no command given".into()).into());
+    }
+    let mut env = process.env().clone().unwrap_or_default();
+    for e in &args.env {
+        let key = e.split('=').next().unwrap_or_default();
+        env.retain(|old| old.split('=').next() != Some(key));
+        env.push(e.clone());
+    }
+    let user = process.user();
+    let (mut uid, mut gid) = (user.uid(), user.gid());
+    if let Some(u) = &args.user {
+        let bad = || OciError::Usage(format!("--user {u}: expected uid[:gid]"));
+        let (us, gs) = u.split_once(':').map_or((u.as_str(), None), |(a, b)| (a, Some(b)));
+        uid = us.parse().map_err(|_| bad())?;
+        if let Some(g) = gs {
+            gid = g.parse().map_err(|_| bad())?;
+        }
+    }
+    let mut additional_gids = user.additional_gids().clone().unwrap_or_default();
+    additional_gids.extend(&args.additional_gids);
+    argv[0] = spec::resolve_program(&argv[0], &env, &prepared.rootfs, &prepared.config.mounts);
+    Ok(ExecRequest {
+        argv,
+        env,
+        cwd: args
+            .cwd
+            .clone()
+            .unwrap_or_else(|| process.cwd().to_string_lossy().into_owned()),
+        uid,
+        gid,
+        additional_gids,
+        umask: user.umask().unwrap_or(0o022),
+    })
+}
+
+/// Starts the process with our stdio, relays signals to it until it
+/// exits, and returns its exit code. `ready` gets `ok PID` or `error MSG`.
+fn attach(dir: &Path, id: &str, req: ExecRequest, ready: Option<OwnedFd>) -> Result<u8, CliError> {
+    let mut set = SigSet::empty();
+    for sig in RELAYED {
+        set.add(sig);
+    }
+    nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+        .map_err(|e| CliError::nix("blocking signals", e))?;
+    let fail = |message: String, ready: Option<OwnedFd>| -> CliError {
+        if let Some(r) = ready {
+            let _ = std::fs::File::from(r).write_all(format!("error {message}").as_bytes());
+        }
+        OciError::Sandbox {
+            id: id.to_string(),
+            message,
+        }
+        .into()
+    };
+    let (reply, conn) = match control::request_on(dir, &Request::Exec(req), &[0, 1, 2], None) {
+        Ok(r) => r,
+        Err(e) => return Err(fail(e.to_string(), ready)),
+    };
+    let pid = match reply {
+        Response::Started { pid } => pid,
+        Response::Error { message } => return Err(fail(message, ready)),
+        // It could not be loaded; the sandbox wrote why on our stderr.
+        Response::Exited { code } => {
+            if let Some(r) = ready {
+                let _ = std::fs::File::from(r).write_all(format!("exit {code}").as_bytes());
+            }
+            return Err(CliError::Exit((code & 0xff) as u8));
+        }
+        other => return Err(fail(format!("unexpected reply {other:?}"), ready)),
+    };
+    if let Some(r) = ready {
+        let _ = std::fs::File::from(r).write_all(format!("ok {pid}").as_bytes());
+    }
+    loop {
+        let mut fds = [PollFd::new(conn.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(n) if n > 0 => {
+                return match protocol::recv::<Response>(conn.as_fd()) {
+                    Ok((Response::Exited { code }, _)) => Ok((code & 0xff) as u8),
+                    Ok((other, _)) => Err(OciError::Sandbox {
+                        id: id.to_string(),
+                        message: format!("unexpected reply {other:?}"),
+                    }
+                    .into()),
+                    // The sandbox ended (the container stopped): killed.
+                    Err(_) => Ok(128 + libc::SIGKILL as u8),
+                };
+            }
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(CliError::nix("poll", e)),
+        }
+        while let Some(sig) = pending_signal(&set) {
+            let req = Request::SignalProcess { pid, signo: sig };
+            if let Err(e) = control::request(dir, &req, None) {
+                tracing::debug!("relaying signal {sig}: {e}");
+            }
+        }
+    }
+}
+
+/// A pending signal of `set`, without waiting.
+fn pending_signal(set: &SigSet) -> Option<i32> {
+    let timeout = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: the set and timeout pointers are valid; info may be null.
+    let rc = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &timeout) };
+    (rc > 0).then_some(rc)
+}
