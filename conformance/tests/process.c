@@ -746,6 +746,37 @@ static const char *case_exit_status_low_byte(void) {
     return NULL;
 }
 
+/* SIGKILL sent at any moment of a child's execve ends it: the kill must
+ * reach the new image too. */
+static const char *case_sigkill_during_execve(void) {
+    for (int i = 0; i < 100; i++) {
+        pid_t p = fork();
+        CHECK(p >= 0);
+        if (p == 0) {
+            execl("/bin/sh", "sh", "-c", "exec sleep 100", (char *)0);
+            _exit(1);
+        }
+        struct timespec d = {0, (i % 40) * 100000L};
+        nanosleep(&d, NULL);
+        CHECK(kill(p, SIGKILL) == 0);
+        int st = 0, reaped = 0;
+        for (int k = 0; k < 500 && !reaped; k++) {
+            if (waitpid(p, &st, WNOHANG) == p)
+                reaped = 1;
+            else
+                usleep(10000);
+        }
+        if (!reaped) {
+            kill(p, SIGKILL);
+            waitpid(p, &st, 0);
+            FAILF("child %d survived SIGKILL during execve (iteration %d)", p, i);
+        }
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+            FAILF("iteration %d: status 0x%x, not killed by SIGKILL", i, st);
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     set_family(argv[0]);
@@ -779,5 +810,6 @@ int main(int argc, char **argv) {
     RUN(sigchld_nocldstop);
     RUN(nocldwait_autoreap);
     RUN(exit_status_low_byte);
+    RUN(sigkill_during_execve);
     return 0;
 }

@@ -65,6 +65,15 @@ pub fn do_execve(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
     }
     tg.host_pid.store(task.thread.tid, Ordering::SeqCst);
     task.shared.host_tid.store(task.thread.tid, Ordering::SeqCst);
+    // A SIGKILL of the group that raced with the exec killed the old stub
+    // (the only host process it knew): it must end the new one too. Once
+    // host_pid names the new stub, a later kill_group reaches it itself.
+    let killed_meanwhile = tg.state.lock().map(|s| s.exiting.is_some()).unwrap_or(true);
+    if killed_meanwhile {
+        super::exit::kill_host_process(&tg);
+        task.shared.kill();
+        return Ok(());
+    }
     task.shared.killed.store(false, Ordering::SeqCst);
     task.shared.robust_list.store(0, Ordering::SeqCst);
     if let Ok(mut mm) = task.shared.mm.lock() {
