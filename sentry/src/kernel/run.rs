@@ -90,7 +90,7 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus,
     let vfs = if config.overlay {
         vfs::Vfs::new_overlay(gofer)
     } else {
-        vfs::Vfs::new(gofer)
+        vfs::Vfs::new(gofer, config.root_readonly)
     }
     .map_err(BootError::Vfs)?;
     let kernel = Arc::new(Kernel {
