@@ -83,9 +83,11 @@ fn sandbox(root: &Path, overlay: Option<&str>, script: &str) -> Out {
     run(cmd.env("PATH", "/bin"))
 }
 
-/// Everything about a tree: relative path -> (type and mode, owner,
-/// contents or symlink target).
-fn snapshot(root: &Path) -> BTreeMap<String, (u32, (u32, u32), Vec<u8>)> {
+/// One entry of a [`snapshot`]: type and mode, owner, contents or symlink target.
+type Entry = (u32, (u32, u32), Vec<u8>);
+
+/// Everything about a tree, by relative path.
+fn snapshot(root: &Path) -> BTreeMap<String, Entry> {
     let mut out = BTreeMap::new();
     let mut todo = vec![root.to_path_buf()];
     while let Some(dir) = todo.pop() {

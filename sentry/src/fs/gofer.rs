@@ -685,27 +685,26 @@ impl Inode for GoferInode {
         let _serial = lock(&self.fs.renames);
         self.fs.backend.rename(self.handle, name, nd.handle, new_name, flags)?;
         // The gofer's handles follow their nodes, so cached nodes move with
-        // their names. Unknown bindings are looked up now so that both names
-        // get explicit entries.
+        // their names. A binding that was not cached is looked up at its
+        // final place, so that both names get explicit entries.
         let moved = self.forget(name);
         let replaced = nd.forget(new_name);
-        let resolve = |dir: &GoferInode, n: &[u8], known: Option<Option<Arc<GoferInode>>>| match known {
-            Some(Some(node)) => Some(node),
-            _ => match self.fs.backend.walk(dir.handle, &[n]) {
-                Ok(mut v) if v.len() == 1 => v.pop().map(|(h, a)| GoferInode::new(self.fs.clone(), h, &a, true)),
-                _ => None,
-            },
-        };
-        let moved = resolve(self, name, moved);
-        if let Some(m) = &moved {
-            m.attr.mark_stale();
-        }
-        let old_binding = if flags & RENAME_EXCHANGE != 0 {
-            let other = resolve(nd, new_name, replaced);
-            if let Some(o) = &other {
-                o.attr.mark_stale();
+        let settle = |known: Option<Option<Arc<GoferInode>>>, dir: &GoferInode, n: &[u8]| {
+            let node = match known {
+                Some(Some(node)) => Some(node),
+                _ => match self.fs.backend.walk(dir.handle, &[n]) {
+                    Ok(mut v) if v.len() == 1 => v.pop().map(|(h, a)| GoferInode::new(self.fs.clone(), h, &a, true)),
+                    _ => None,
+                },
+            };
+            if let Some(n) = &node {
+                n.attr.mark_stale();
             }
-            other
+            node
+        };
+        let moved = settle(moved, nd, new_name);
+        let old_binding = if flags & RENAME_EXCHANGE != 0 {
+            settle(replaced, self, name)
         } else {
             if let Some(Some(victim)) = &replaced {
                 victim.attr.mark_stale();
@@ -859,3 +858,6 @@ impl FileOps for GoferFile {
         self.seekable.then(|| self.fd.as_raw_fd())
     }
 }
+
+#[cfg(test)]
+mod tests;
