@@ -133,6 +133,7 @@ static const char *case_rename(void) {
     CHECK_ERR(rename(in("d"), in("b")), ENOTDIR);
     CHECK(rename(in("e"), in("d/e2")) == 0);
     CHECK(slurp(in("d/e2/x"), buf, sizeof buf) == 1 && buf[0] == 'x');
+    CHECK(unlink(in("d/e2/x")) == 0 && rmdir(in("d/e2")) == 0);
     cleanup();
     return NULL;
 }

@@ -387,6 +387,13 @@ mod tests {
         // SAFETY: getrlimit writes one struct rlimit into `own`.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut own) }, 0);
         assert_eq!(nofile, Some((libc::RLIMIT_NOFILE, own.rlim_cur, own.rlim_max)));
+        // The gofer writes only without the overlay and over a writable root.
+        let mut config = config;
+        assert!(!gofer_writable(&config));
+        config.overlay = false;
+        assert!(gofer_writable(&config));
+        config.root_readonly = true;
+        assert!(!gofer_writable(&config));
     }
 
     #[test]
