@@ -57,6 +57,8 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
 /// A compiled program (or why it is not).
 struct Program {
     name: String,
+    /// Global runsc flags its sandboxed run needs (see [`runsc_flags`]).
+    flags: Vec<String>,
     exe: Result<PathBuf, String>,
 }
 
@@ -65,6 +67,7 @@ fn build_all(build_dir: &Path) -> Result<Vec<Program>, String> {
     let mut programs = Vec::new();
     for src in sources {
         let name = build::stem(&src);
+        let flags = runsc_flags(&std::fs::read_to_string(&src).unwrap_or_default());
         let mut variants = vec![(name.clone(), Link::Dynamic)];
         if name == STATIC_PROGRAM {
             variants.push((format!("{name}-static"), Link::Static));
@@ -74,17 +77,37 @@ fn build_all(build_dir: &Path) -> Result<Vec<Program>, String> {
             let exe = build::compile(&src, &exe, link)
                 .map(|()| exe)
                 .map_err(|e| e.to_string());
-            programs.push(Program { name: prog, exe });
+            programs.push(Program {
+                name: prog,
+                flags: flags.clone(),
+                exe,
+            });
         }
     }
     Ok(programs)
 }
 
-fn run_program(exe: &Path, runsc: Option<&Path>, cwd: &Path, timeout: Duration) -> exec::RunOutput {
+/// The global runsc flags a test file asks for with a line
+/// `runsc-flags: FLAG...` in a comment (e.g. `--overlay2=none` for cases
+/// that must write through to the host); none by default.
+fn runsc_flags(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .find_map(|l| l.split_once("runsc-flags:").map(|(_, rest)| rest))
+        .map(|rest| {
+            rest.trim_end_matches("*/")
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn run_program(exe: &Path, runsc: Option<(&Path, &[String])>, cwd: &Path, timeout: Duration) -> exec::RunOutput {
     let mut cmd = match runsc {
-        Some(runsc) => {
+        Some((runsc, flags)) => {
             let mut c = Command::new(runsc);
-            c.arg("do").arg(exe).env(SANDBOX_ENV, "1");
+            c.args(flags).arg("do").arg(exe).env(SANDBOX_ENV, "1");
             c
         }
         None => {
@@ -153,7 +176,7 @@ fn real_main() -> Result<bool, String> {
             native_out.elapsed,
             runsc.display()
         );
-        let sandbox_out = run_program(exe, Some(&runsc), &build_dir, timeout);
+        let sandbox_out = run_program(exe, Some((&runsc, &prog.flags)), &build_dir, timeout);
         let sandbox = RunCells::from_run(&prog.name, &sandbox_out);
         let merged: Vec<Row> = report::merge(&native, &sandbox)
             .into_iter()
@@ -240,6 +263,11 @@ mod tests {
         assert_eq!(o.timeout, Some(5));
         assert!(parse_args(args(&["--bogus"])).is_err());
         assert!(parse_args(args(&["--runsc"])).is_err());
+        assert_eq!(
+            runsc_flags("/* x\n * runsc-flags: --overlay2=none */\nint a;"),
+            ["--overlay2=none"]
+        );
+        assert!(runsc_flags("int main(void) { return 0; }").is_empty());
         assert!(parse_args(args(&["--timeout", "x"])).is_err());
     }
 

@@ -6,11 +6,11 @@
 //! `EIO`: a gofer that misbehaves yields errors, never a panic.
 
 use crate::protocol::{
-    frame, validate_name, Decoder, Header, Request, MAX_CLOSE_HANDLES, MAX_MESSAGE, MAX_WALK_NAMES, MSG_ERROR,
-    PATH_MAX, REPLY_FLAG,
+    frame, validate_name, validate_xattr_name, Decoder, Header, Request, MAX_CLOSE_HANDLES, MAX_MESSAGE,
+    MAX_WALK_NAMES, MAX_XATTR_LIST, MAX_XATTR_VALUE, MSG_ERROR, PATH_MAX, REPLY_FLAG,
 };
 use crate::sys;
-use crate::types::{Attr, DirEntry, Handle, StatFs};
+use crate::types::{Attr, AttrChange, DirEntry, Handle, StatFs};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Mutex;
 use syscalls::Errno;
@@ -187,6 +187,184 @@ impl Client {
                 tracing::debug!(errno = %e, "gofer close failed");
             }
         }
+    }
+}
+
+/// The write path and extended attributes (see the protocol's table). Names
+/// are checked here too, so a bad one never leaves the sentry.
+impl Client {
+    /// A reply of `u64 handle, Attr`.
+    fn new_node(&self, req: &Request) -> Result<(Handle, Attr), Errno> {
+        let r = self.call(req)?;
+        if !r.fds.is_empty() {
+            return Err(Errno::EIO);
+        }
+        decode(&r.payload, |d| Ok((d.u64()?, d.attr()?)))
+    }
+
+    /// A reply with an empty payload.
+    fn empty(&self, req: &Request) -> Result<(), Errno> {
+        let r = self.call(req)?;
+        if !r.payload.is_empty() || !r.fds.is_empty() {
+            return Err(Errno::EIO);
+        }
+        Ok(())
+    }
+
+    /// Creates (or with `flags` lacking `O_EXCL`, opens an existing) regular
+    /// file `name` in `dir` with permission bits `mode` and `owner`; returns
+    /// its handle, attributes and a host fd opened with `flags`.
+    pub fn create(
+        &self,
+        dir: Handle,
+        name: &[u8],
+        flags: i32,
+        mode: u32,
+        owner: (u32, u32),
+    ) -> Result<(Handle, Attr, OwnedFd), Errno> {
+        validate_name(name)?;
+        let mut r = self.call(&Request::Create {
+            dir,
+            name: name.to_vec(),
+            flags: flags as u32,
+            mode,
+            uid: owner.0,
+            gid: owner.1,
+        })?;
+        if r.fds.len() != 1 {
+            return Err(Errno::EIO);
+        }
+        let (h, attr) = decode(&r.payload, |d| Ok((d.u64()?, d.attr()?)))?;
+        let fd = r.fds.pop().ok_or(Errno::EIO)?;
+        Ok((h, attr, fd))
+    }
+
+    /// Makes the directory `name` in `dir`.
+    pub fn mkdir(&self, dir: Handle, name: &[u8], mode: u32, owner: (u32, u32)) -> Result<(Handle, Attr), Errno> {
+        validate_name(name)?;
+        self.new_node(&Request::Mkdir {
+            dir,
+            name: name.to_vec(),
+            mode,
+            uid: owner.0,
+            gid: owner.1,
+        })
+    }
+
+    /// Makes a FIFO, socket node or empty regular file (`mode` holds the type).
+    pub fn mknod(&self, dir: Handle, name: &[u8], mode: u32, owner: (u32, u32)) -> Result<(Handle, Attr), Errno> {
+        validate_name(name)?;
+        self.new_node(&Request::Mknod {
+            dir,
+            name: name.to_vec(),
+            mode,
+            uid: owner.0,
+            gid: owner.1,
+        })
+    }
+
+    /// Makes the symlink `name` in `dir` pointing at `target`.
+    pub fn symlink(&self, dir: Handle, name: &[u8], target: &[u8], owner: (u32, u32)) -> Result<(Handle, Attr), Errno> {
+        validate_name(name)?;
+        if target.len() > PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        self.new_node(&Request::Symlink {
+            dir,
+            name: name.to_vec(),
+            target: target.to_vec(),
+            uid: owner.0,
+            gid: owner.1,
+        })
+    }
+
+    /// Gives the node `target` the new name `name` in `dir`.
+    pub fn link(&self, target: Handle, dir: Handle, name: &[u8]) -> Result<(Handle, Attr), Errno> {
+        validate_name(name)?;
+        self.new_node(&Request::Link {
+            target,
+            dir,
+            name: name.to_vec(),
+        })
+    }
+
+    /// Removes `name` from `dir` (`flags`: 0 or `AT_REMOVEDIR`).
+    pub fn unlink(&self, dir: Handle, name: &[u8], flags: i32) -> Result<(), Errno> {
+        validate_name(name)?;
+        self.empty(&Request::Unlink {
+            dir,
+            name: name.to_vec(),
+            flags: flags as u32,
+        })
+    }
+
+    /// Renames `old_dir/old_name` to `new_dir/new_name` (renameat2 `flags`).
+    pub fn rename(
+        &self,
+        old_dir: Handle,
+        old_name: &[u8],
+        new_dir: Handle,
+        new_name: &[u8],
+        flags: u32,
+    ) -> Result<(), Errno> {
+        validate_name(old_name)?;
+        validate_name(new_name)?;
+        self.empty(&Request::Rename {
+            old_dir,
+            old_name: old_name.to_vec(),
+            new_dir,
+            new_name: new_name.to_vec(),
+            flags,
+        })
+    }
+
+    /// Changes size, owner, mode and times in one round trip; returns the
+    /// attributes after the change.
+    pub fn setattr(&self, h: Handle, change: &AttrChange) -> Result<Attr, Errno> {
+        let r = self.call(&Request::SetAttr {
+            handle: h,
+            change: *change,
+        })?;
+        decode(&r.payload, |d| d.attr())
+    }
+
+    /// The whole value of the extended attribute `name`.
+    pub fn getxattr(&self, h: Handle, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        validate_xattr_name(name)?;
+        let r = self.call(&Request::GetXattr {
+            handle: h,
+            name: name.to_vec(),
+        })?;
+        decode(&r.payload, |d| Ok(d.bytes(MAX_XATTR_VALUE)?.to_vec()))
+    }
+
+    /// The names of the node's extended attributes, each NUL-terminated.
+    pub fn listxattr(&self, h: Handle) -> Result<Vec<u8>, Errno> {
+        let r = self.call(&Request::ListXattr(h))?;
+        decode(&r.payload, |d| Ok(d.bytes(MAX_XATTR_LIST)?.to_vec()))
+    }
+
+    /// Sets an extended attribute (`flags`: `XATTR_CREATE`, `XATTR_REPLACE`).
+    pub fn setxattr(&self, h: Handle, name: &[u8], value: &[u8], flags: i32) -> Result<(), Errno> {
+        validate_xattr_name(name)?;
+        if value.len() > MAX_XATTR_VALUE {
+            return Err(Errno::E2BIG);
+        }
+        self.empty(&Request::SetXattr {
+            handle: h,
+            name: name.to_vec(),
+            value: value.to_vec(),
+            flags: flags as u32,
+        })
+    }
+
+    /// Removes an extended attribute.
+    pub fn removexattr(&self, h: Handle, name: &[u8]) -> Result<(), Errno> {
+        validate_xattr_name(name)?;
+        self.empty(&Request::RemoveXattr {
+            handle: h,
+            name: name.to_vec(),
+        })
     }
 }
 

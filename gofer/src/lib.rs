@@ -22,7 +22,7 @@ pub use client::Client;
 pub use error::GoferError;
 pub use sandbox::{confine, install_seccomp, run};
 pub use server::serve;
-pub use types::{Attr, DirEntry, Handle, StatFs};
+pub use types::{Attr, AttrChange, DirEntry, Handle, StatFs};
 
 use std::os::fd::OwnedFd;
 use syscalls::Errno;

@@ -36,6 +36,18 @@
 //! | 6  | GETDENTS | `u64 dir, u64 cookie, u32 max`            | `u8 eof, u32 m, m x (u64 ino, u64 off, u8 type, bytes name)` |
 //! | 7  | STATFS   | `u64 handle`                              | `StatFs` |
 //! | 8  | CLOSE    | `u32 n, n x u64 handle`                   | (empty) |
+//! | 9  | GETXATTR | `u64 handle, bytes name`                  | `bytes value` |
+//! | 10 | LISTXATTR| `u64 handle`                              | `bytes names` (each NUL-terminated) |
+//! | 16 | CREATE   | `u64 dir, bytes name, u32 flags, u32 mode, u32 uid, u32 gid` | `u64 handle, Attr` + one fd via `SCM_RIGHTS` |
+//! | 17 | MKDIR    | `u64 dir, bytes name, u32 mode, u32 uid, u32 gid` | `u64 handle, Attr` |
+//! | 18 | MKNOD    | `u64 dir, bytes name, u32 mode, u32 uid, u32 gid` | `u64 handle, Attr` |
+//! | 19 | SYMLINK  | `u64 dir, bytes name, bytes target, u32 uid, u32 gid` | `u64 handle, Attr` |
+//! | 20 | LINK     | `u64 target, u64 dir, bytes name`         | `u64 handle, Attr` |
+//! | 21 | UNLINK   | `u64 dir, bytes name, u32 flags`          | (empty) |
+//! | 22 | RENAME   | `u64 old_dir, bytes old_name, u64 new_dir, bytes new_name, u32 flags` | (empty) |
+//! | 23 | SETATTR  | `u64 handle, AttrChange`                  | `Attr` (after the change) |
+//! | 24 | SETXATTR | `u64 handle, bytes name, bytes value, u32 flags` | (empty) |
+//! | 25 | REMOVEXATTR | `u64 handle, bytes name`               | (empty) |
 //!
 //! `Attr` is 116 bytes: `u64 dev, u64 ino, u32 mode, u64 nlink, u32 uid,
 //! u32 gid, u64 rdev, i64 size, i64 blksize, i64 blocks, (i64 sec, i64 nsec)
@@ -60,11 +72,57 @@
 //! of an entry is the cookie that resumes after it. `eof = 1` means the
 //! directory has no entries after the last one returned.
 //!
-//! Ids 9..=15 are reserved for more read-only messages (getxattr, listxattr),
-//! 16..=63 for mutations (see [`MUTATING`]), which a read-only gofer answers
-//! with `EROFS`.
+//! Ids 11..=15 are reserved for more read-only messages, 16..=63 for
+//! mutations (see [`MUTATING`]), which a read-only gofer answers with
+//! `EROFS` before even decoding the payload.
+//!
+//! # Messages that change the tree
+//!
+//! Every name is one component checked with [`validate_name`]; every host
+//! call is an `*at` call relative to a directory fd the gofer holds, with
+//! `AT_SYMLINK_NOFOLLOW` / `O_NOFOLLOW` or on the node's own `O_PATH` fd
+//! (`AT_EMPTY_PATH`), so no mutation follows a symlink or leaves the root.
+//! New nodes get the requested owner (`fchown`, the gofer is root on the
+//! host) and exactly the requested permission bits (the gofer's umask does
+//! not apply). Nodes created by CREATE, MKDIR, MKNOD, SYMLINK and LINK come
+//! back as new handles, as WALK returns them.
+//!
+//! CREATE: `flags` are `open(2)` flags of the donated fd (the access mode,
+//! `O_TRUNC`, `O_APPEND`, ...). With `O_EXCL` an existing name is `EEXIST`;
+//! without it an existing regular file is opened (and keeps its mode and
+//! owner), a symlink is `ELOOP`. `mode` holds permission bits only.
+//!
+//! MKNOD: `mode` holds the type: `S_IFIFO`, `S_IFSOCK`, or `S_IFREG` / 0 (an
+//! empty regular file). Device nodes are `EPERM`, other types `EINVAL`.
+//!
+//! SYMLINK: `target` is stored as is (1..=[`PATH_MAX`] bytes, no NUL; empty
+//! is `ENOENT`); the gofer never follows it.
+//!
+//! LINK: a new name in `dir` for the node `target` (not a directory: `EPERM`).
+//!
+//! UNLINK: `flags` is 0 (a non-directory; `EISDIR` for a directory) or
+//! `AT_REMOVEDIR` (an empty directory); others `EINVAL`.
+//!
+//! RENAME: `renameat2(2)` flags `RENAME_NOREPLACE` (1) and
+//! `RENAME_EXCHANGE` (2); `RENAME_WHITEOUT` and unknown bits are `EINVAL`.
+//! Handles of renamed nodes stay valid and follow the node.
+//!
+//! SETATTR: `AttrChange` is `u32 valid, u32 mode, u32 uid, u32 gid, u64 size,
+//! (i64 sec, i64 nsec) atime, mtime`; `valid` is a mask of the `SETATTR_*`
+//! bits saying which fields apply (unknown bits `EINVAL`). The size (regular
+//! files only: `EISDIR`, `EINVAL`) is applied first, then the owner, the
+//! mode (`EOPNOTSUPP` on a symlink) and the times; a time's `nsec` may be
+//! `UTIME_NOW` or `UTIME_OMIT` as in `utimensat(2)`.
+//!
+//! GETXATTR, LISTXATTR, SETXATTR, REMOVEXATTR: names are 1..=255 bytes
+//! without NUL (else `ERANGE`), values at most [`MAX_XATTR_VALUE`] bytes
+//! (`E2BIG`), listings at most [`MAX_XATTR_LIST`] bytes (`E2BIG`); the
+//! sentry applies the caller's buffer size (`ERANGE`) itself. SETXATTR
+//! `flags` are `XATTR_CREATE` / `XATTR_REPLACE`. Attributes are read and
+//! changed on regular files and directories; on symlinks, FIFOs, sockets
+//! and device nodes a get is `ENODATA`, a listing empty, a change `EPERM`.
 
-use crate::types::{Attr, DirEntry, StatFs};
+use crate::types::{Attr, AttrChange, DirEntry, StatFs};
 use syscalls::Errno;
 
 /// Size of the fixed header in front of every message.
@@ -83,6 +141,27 @@ pub const NAME_MAX: usize = 255;
 pub const PATH_MAX: usize = 4096;
 /// Encoded size of an [`Attr`].
 pub const ATTR_LEN: usize = 116;
+/// Longest extended attribute name (`XATTR_NAME_MAX`).
+pub const XATTR_NAME_MAX: usize = 255;
+/// Largest extended attribute value that fits in one message.
+pub const MAX_XATTR_VALUE: usize = 60 * 1024;
+/// Largest extended attribute listing that fits in one message.
+pub const MAX_XATTR_LIST: usize = 60 * 1024;
+
+/// SETATTR: `mode` applies.
+pub const SETATTR_MODE: u32 = 1;
+/// SETATTR: `uid` applies.
+pub const SETATTR_UID: u32 = 2;
+/// SETATTR: `gid` applies.
+pub const SETATTR_GID: u32 = 4;
+/// SETATTR: `size` applies.
+pub const SETATTR_SIZE: u32 = 8;
+/// SETATTR: `atime` applies.
+pub const SETATTR_ATIME: u32 = 16;
+/// SETATTR: `mtime` applies.
+pub const SETATTR_MTIME: u32 = 32;
+/// Every SETATTR bit.
+pub const SETATTR_ALL: u32 = 63;
 
 /// Set in the id of a successful reply.
 pub const REPLY_FLAG: u32 = 0x8000_0000;
@@ -105,29 +184,29 @@ pub const MSG_GETDENTS: u32 = 6;
 pub const MSG_STATFS: u32 = 7;
 /// Release handles.
 pub const MSG_CLOSE: u32 = 8;
-/// Reserved: read an extended attribute.
+/// Read an extended attribute.
 pub const MSG_GETXATTR: u32 = 9;
-/// Reserved: list extended attributes.
+/// List extended attributes.
 pub const MSG_LISTXATTR: u32 = 10;
-/// Reserved: create and open a regular file.
+/// Create and open a regular file.
 pub const MSG_CREATE: u32 = 16;
-/// Reserved: make a directory.
+/// Make a directory.
 pub const MSG_MKDIR: u32 = 17;
-/// Reserved: make a device node or FIFO.
+/// Make a FIFO, socket node or empty regular file.
 pub const MSG_MKNOD: u32 = 18;
-/// Reserved: make a symlink.
+/// Make a symlink.
 pub const MSG_SYMLINK: u32 = 19;
-/// Reserved: make a hard link.
+/// Make a hard link.
 pub const MSG_LINK: u32 = 20;
-/// Reserved: remove a name (file or directory).
+/// Remove a name (file or directory).
 pub const MSG_UNLINK: u32 = 21;
-/// Reserved: rename.
+/// Rename or exchange.
 pub const MSG_RENAME: u32 = 22;
-/// Reserved: change mode/owner/size/times in one message.
+/// Change mode/owner/size/times in one message.
 pub const MSG_SETATTR: u32 = 23;
-/// Reserved: set an extended attribute.
+/// Set an extended attribute.
 pub const MSG_SETXATTR: u32 = 24;
-/// Reserved: remove an extended attribute.
+/// Remove an extended attribute.
 pub const MSG_REMOVEXATTR: u32 = 25;
 /// Reserved: flush a node to stable storage.
 pub const MSG_FSYNC: u32 = 26;
@@ -434,6 +513,15 @@ pub fn validate_name(name: &[u8]) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Checks an extended attribute name: 1..=[`XATTR_NAME_MAX`] bytes, no
+/// NUL (`ERANGE` otherwise, as Linux answers for bad names).
+pub fn validate_xattr_name(name: &[u8]) -> Result<(), Errno> {
+    if name.is_empty() || name.len() > XATTR_NAME_MAX || name.contains(&0) {
+        return Err(Errno::ERANGE);
+    }
+    Ok(())
+}
+
 /// A decoded request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -470,6 +558,125 @@ pub enum Request {
     Statfs(u64),
     /// [`MSG_CLOSE`].
     Close(Vec<u64>),
+    /// [`MSG_GETXATTR`].
+    GetXattr {
+        /// Node.
+        handle: u64,
+        /// Attribute name.
+        name: Vec<u8>,
+    },
+    /// [`MSG_LISTXATTR`].
+    ListXattr(u64),
+    /// [`MSG_CREATE`].
+    Create {
+        /// Directory.
+        dir: u64,
+        /// New name.
+        name: Vec<u8>,
+        /// `open(2)` flags of the donated fd.
+        flags: u32,
+        /// Permission bits.
+        mode: u32,
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+    },
+    /// [`MSG_MKDIR`].
+    Mkdir {
+        /// Parent directory.
+        dir: u64,
+        /// New name.
+        name: Vec<u8>,
+        /// Permission bits.
+        mode: u32,
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+    },
+    /// [`MSG_MKNOD`].
+    Mknod {
+        /// Directory.
+        dir: u64,
+        /// New name.
+        name: Vec<u8>,
+        /// Type and permission bits.
+        mode: u32,
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+    },
+    /// [`MSG_SYMLINK`].
+    Symlink {
+        /// Directory.
+        dir: u64,
+        /// New name.
+        name: Vec<u8>,
+        /// Link contents.
+        target: Vec<u8>,
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+    },
+    /// [`MSG_LINK`].
+    Link {
+        /// Existing node.
+        target: u64,
+        /// Directory of the new name.
+        dir: u64,
+        /// New name.
+        name: Vec<u8>,
+    },
+    /// [`MSG_UNLINK`].
+    Unlink {
+        /// Directory.
+        dir: u64,
+        /// Name to remove.
+        name: Vec<u8>,
+        /// 0 or `AT_REMOVEDIR`.
+        flags: u32,
+    },
+    /// [`MSG_RENAME`].
+    Rename {
+        /// Source directory.
+        old_dir: u64,
+        /// Source name.
+        old_name: Vec<u8>,
+        /// Destination directory.
+        new_dir: u64,
+        /// Destination name.
+        new_name: Vec<u8>,
+        /// `RENAME_NOREPLACE` / `RENAME_EXCHANGE`.
+        flags: u32,
+    },
+    /// [`MSG_SETATTR`].
+    SetAttr {
+        /// Node.
+        handle: u64,
+        /// The changes.
+        change: AttrChange,
+    },
+    /// [`MSG_SETXATTR`].
+    SetXattr {
+        /// Node.
+        handle: u64,
+        /// Attribute name.
+        name: Vec<u8>,
+        /// Value.
+        value: Vec<u8>,
+        /// `XATTR_CREATE` / `XATTR_REPLACE`.
+        flags: u32,
+    },
+    /// [`MSG_REMOVEXATTR`].
+    RemoveXattr {
+        /// Node.
+        handle: u64,
+        /// Attribute name.
+        name: Vec<u8>,
+    },
 }
 
 impl Request {
@@ -484,6 +691,18 @@ impl Request {
             Request::Getdents { .. } => MSG_GETDENTS,
             Request::Statfs(_) => MSG_STATFS,
             Request::Close(_) => MSG_CLOSE,
+            Request::GetXattr { .. } => MSG_GETXATTR,
+            Request::ListXattr(_) => MSG_LISTXATTR,
+            Request::Create { .. } => MSG_CREATE,
+            Request::Mkdir { .. } => MSG_MKDIR,
+            Request::Mknod { .. } => MSG_MKNOD,
+            Request::Symlink { .. } => MSG_SYMLINK,
+            Request::Link { .. } => MSG_LINK,
+            Request::Unlink { .. } => MSG_UNLINK,
+            Request::Rename { .. } => MSG_RENAME,
+            Request::SetAttr { .. } => MSG_SETATTR,
+            Request::SetXattr { .. } => MSG_SETXATTR,
+            Request::RemoveXattr { .. } => MSG_REMOVEXATTR,
         }
     }
 
@@ -498,7 +717,7 @@ impl Request {
                     e.bytes(n);
                 }
             }
-            Request::Stat(h) | Request::Readlink(h) | Request::Statfs(h) => {
+            Request::Stat(h) | Request::Readlink(h) | Request::Statfs(h) | Request::ListXattr(h) => {
                 e.u64(*h);
             }
             Request::Open { handle, flags } => {
@@ -512,6 +731,80 @@ impl Request {
                 for h in hs {
                     e.u64(*h);
                 }
+            }
+            Request::GetXattr { handle, name } | Request::RemoveXattr { handle, name } => {
+                e.u64(*handle).bytes(name);
+            }
+            Request::Create {
+                dir,
+                name,
+                flags,
+                mode,
+                uid,
+                gid,
+            } => {
+                e.u64(*dir).bytes(name).u32(*flags).u32(*mode).u32(*uid).u32(*gid);
+            }
+            Request::Mkdir {
+                dir,
+                name,
+                mode,
+                uid,
+                gid,
+            }
+            | Request::Mknod {
+                dir,
+                name,
+                mode,
+                uid,
+                gid,
+            } => {
+                e.u64(*dir).bytes(name).u32(*mode).u32(*uid).u32(*gid);
+            }
+            Request::Symlink {
+                dir,
+                name,
+                target,
+                uid,
+                gid,
+            } => {
+                e.u64(*dir).bytes(name).bytes(target).u32(*uid).u32(*gid);
+            }
+            Request::Link { target, dir, name } => {
+                e.u64(*target).u64(*dir).bytes(name);
+            }
+            Request::Unlink { dir, name, flags } => {
+                e.u64(*dir).bytes(name).u32(*flags);
+            }
+            Request::Rename {
+                old_dir,
+                old_name,
+                new_dir,
+                new_name,
+                flags,
+            } => {
+                e.u64(*old_dir)
+                    .bytes(old_name)
+                    .u64(*new_dir)
+                    .bytes(new_name)
+                    .u32(*flags);
+            }
+            Request::SetAttr { handle, change: c } => {
+                e.u64(*handle)
+                    .u32(c.valid)
+                    .u32(c.mode)
+                    .u32(c.uid)
+                    .u32(c.gid)
+                    .u64(c.size);
+                e.i64(c.atime.0).i64(c.atime.1).i64(c.mtime.0).i64(c.mtime.1);
+            }
+            Request::SetXattr {
+                handle,
+                name,
+                value,
+                flags,
+            } => {
+                e.u64(*handle).bytes(name).bytes(value).u32(*flags);
             }
         }
         e.buf
@@ -552,6 +845,87 @@ impl Request {
                 }
                 Request::Close(hs)
             }
+            MSG_GETXATTR => Request::GetXattr {
+                handle: d.u64()?,
+                name: d.bytes(XATTR_NAME_MAX + 1)?.to_vec(),
+            },
+            MSG_LISTXATTR => Request::ListXattr(d.u64()?),
+            MSG_CREATE => Request::Create {
+                dir: d.u64()?,
+                name: d.bytes(NAME_MAX + 1)?.to_vec(),
+                flags: d.u32()?,
+                mode: d.u32()?,
+                uid: d.u32()?,
+                gid: d.u32()?,
+            },
+            MSG_MKDIR | MSG_MKNOD => {
+                let dir = d.u64()?;
+                let name = d.bytes(NAME_MAX + 1)?.to_vec();
+                let (mode, uid, gid) = (d.u32()?, d.u32()?, d.u32()?);
+                if id == MSG_MKDIR {
+                    Request::Mkdir {
+                        dir,
+                        name,
+                        mode,
+                        uid,
+                        gid,
+                    }
+                } else {
+                    Request::Mknod {
+                        dir,
+                        name,
+                        mode,
+                        uid,
+                        gid,
+                    }
+                }
+            }
+            MSG_SYMLINK => Request::Symlink {
+                dir: d.u64()?,
+                name: d.bytes(NAME_MAX + 1)?.to_vec(),
+                target: d.bytes(PATH_MAX)?.to_vec(),
+                uid: d.u32()?,
+                gid: d.u32()?,
+            },
+            MSG_LINK => Request::Link {
+                target: d.u64()?,
+                dir: d.u64()?,
+                name: d.bytes(NAME_MAX + 1)?.to_vec(),
+            },
+            MSG_UNLINK => Request::Unlink {
+                dir: d.u64()?,
+                name: d.bytes(NAME_MAX + 1)?.to_vec(),
+                flags: d.u32()?,
+            },
+            MSG_RENAME => Request::Rename {
+                old_dir: d.u64()?,
+                old_name: d.bytes(NAME_MAX + 1)?.to_vec(),
+                new_dir: d.u64()?,
+                new_name: d.bytes(NAME_MAX + 1)?.to_vec(),
+                flags: d.u32()?,
+            },
+            MSG_SETATTR => Request::SetAttr {
+                handle: d.u64()?,
+                change: AttrChange {
+                    valid: d.u32()?,
+                    mode: d.u32()?,
+                    uid: d.u32()?,
+                    gid: d.u32()?,
+                    size: d.u64()?,
+                    atime: (d.i64()?, d.i64()?),
+                    mtime: (d.i64()?, d.i64()?),
+                },
+            },
+            MSG_SETXATTR => Request::SetXattr {
+                handle: d.u64()?,
+                name: d.bytes(XATTR_NAME_MAX + 1)?.to_vec(),
+                value: d.bytes(MAX_XATTR_VALUE)?.to_vec(),
+                flags: d.u32()?,
+            },
+            MSG_REMOVEXATTR => Request::RemoveXattr {
+                handle: d.u64()?,
+                name: d.bytes(XATTR_NAME_MAX + 1)?.to_vec(),
+            },
             _ => return Ok(None),
         };
         d.finish()?;
@@ -599,6 +973,79 @@ mod tests {
             },
             Request::Statfs(2),
             Request::Close(vec![1, 2, 3]),
+            Request::GetXattr {
+                handle: 1,
+                name: b"user.x".to_vec(),
+            },
+            Request::ListXattr(5),
+            Request::Create {
+                dir: 1,
+                name: b"f".to_vec(),
+                flags: 2,
+                mode: 0o644,
+                uid: 3,
+                gid: 4,
+            },
+            Request::Mkdir {
+                dir: 1,
+                name: b"d".to_vec(),
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+            },
+            Request::Mknod {
+                dir: 1,
+                name: b"p".to_vec(),
+                mode: libc::S_IFIFO | 0o600,
+                uid: 0,
+                gid: 0,
+            },
+            Request::Symlink {
+                dir: 1,
+                name: b"l".to_vec(),
+                target: b"/etc/passwd".to_vec(),
+                uid: 1,
+                gid: 2,
+            },
+            Request::Link {
+                target: 3,
+                dir: 1,
+                name: b"h".to_vec(),
+            },
+            Request::Unlink {
+                dir: 1,
+                name: b"x".to_vec(),
+                flags: 0x200,
+            },
+            Request::Rename {
+                old_dir: 1,
+                old_name: b"a".to_vec(),
+                new_dir: 2,
+                new_name: b"b".to_vec(),
+                flags: 1,
+            },
+            Request::SetAttr {
+                handle: 7,
+                change: AttrChange {
+                    valid: SETATTR_ALL,
+                    mode: 0o600,
+                    uid: 1,
+                    gid: 2,
+                    size: 3,
+                    atime: (4, 5),
+                    mtime: (6, libc::UTIME_OMIT),
+                },
+            },
+            Request::SetXattr {
+                handle: 7,
+                name: b"user.a".to_vec(),
+                value: b"v".to_vec(),
+                flags: 1,
+            },
+            Request::RemoveXattr {
+                handle: 7,
+                name: b"user.a".to_vec(),
+            },
         ];
         for r in reqs {
             let enc = r.encode();
@@ -686,7 +1133,7 @@ mod tests {
             x ^= x << 17;
             let len = (x % 64) as usize;
             let bytes: Vec<u8> = (0..len).map(|i| (x >> (i % 8 * 8)) as u8).collect();
-            let _ = Request::decode((x >> 40) as u32 % 12, &bytes);
+            let _ = Request::decode((x >> 40) as u32 % 28, &bytes);
             let _ = Header::decode(&bytes);
             let _ = Decoder::new(&bytes).dirent();
         }

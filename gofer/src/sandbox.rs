@@ -4,11 +4,14 @@
 //! Seccomp policy: the default action is `ERRNO(EPERM)`, not kill. A
 //! syscall outside the list cannot do anything either way; returning EPERM
 //! turns a forgotten entry into a clear errno for the sentry (invariant 6)
-//! instead of a dead filesystem. The list is the read-only server loop:
-//! `openat` is allowed only without write access, `O_CREAT`, `O_TRUNC` or
-//! `O_APPEND`, so even a compromised read-only gofer cannot modify the host.
-//! `openat2`, `socket`, `connect`, `execve`, `ptrace`, mount calls etc. are
-//! all denied.
+//! instead of a dead filesystem. A read-only gofer gets the list of the
+//! read-only server loop: `openat` is allowed only without write access,
+//! `O_CREAT`, `O_TRUNC` or `O_APPEND`, so even a compromised read-only gofer
+//! cannot modify the host. A read-write gofer (`runsc gofer --rw`) also gets
+//! the `*at` calls of the write path (mkdirat, mknodat, symlinkat, linkat,
+//! unlinkat, renameat2, fchownat, fchmodat2, utimensat, ftruncate, the
+//! `f*xattr` calls) and unrestricted `openat`. `openat2`, `socket`,
+//! `connect`, `execve`, `ptrace`, mount calls etc. are always denied.
 
 use crate::error::GoferError;
 use crate::server::serve;
@@ -93,9 +96,9 @@ pub fn confine(root: &Path) -> Result<OwnedFd, GoferError> {
     crate::sys::openat_cwd_root().map_err(|errno| GoferError::Sys { what: "open(/)", errno })
 }
 
-/// The allow-list of the read-only server loop, as (syscall, rules); an empty
-/// rule list allows every call.
-fn rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, GoferError> {
+/// The allow-list of the server loop, as (syscall, rules); an empty rule
+/// list allows every call. `readonly` leaves out every call that writes.
+fn rules(readonly: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, GoferError> {
     let err = |e: seccompiler::BackendError| GoferError::Seccomp(e.to_string());
     let mut map: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for nr in [
@@ -132,13 +135,39 @@ fn rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, GoferError> {
         libc::SYS_getpid,
         libc::SYS_gettid,
         libc::SYS_tgkill,
+        libc::SYS_fgetxattr,
+        libc::SYS_flistxattr,
     ] {
         map.insert(nr, Vec::new());
     }
-    // openat: read-only opens only (flags is argument 2).
-    let write_bits = (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND) as u64;
-    let cond = SeccompCondition::new(2, SeccompCmpArgLen::Dword, SeccompCmpOp::MaskedEq(write_bits), 0).map_err(err)?;
-    map.insert(libc::SYS_openat, vec![SeccompRule::new(vec![cond]).map_err(err)?]);
+    if readonly {
+        // openat: read-only opens only (flags is argument 2).
+        let write_bits = (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND) as u64;
+        let cond =
+            SeccompCondition::new(2, SeccompCmpArgLen::Dword, SeccompCmpOp::MaskedEq(write_bits), 0).map_err(err)?;
+        map.insert(libc::SYS_openat, vec![SeccompRule::new(vec![cond]).map_err(err)?]);
+    } else {
+        /// `fchmodat2` (Linux 6.6), not in every libc crate.
+        const SYS_FCHMODAT2: i64 = 452;
+        for nr in [
+            libc::SYS_openat,
+            libc::SYS_mkdirat,
+            libc::SYS_mknodat,
+            libc::SYS_symlinkat,
+            libc::SYS_linkat,
+            libc::SYS_unlinkat,
+            libc::SYS_renameat2,
+            libc::SYS_fchownat,
+            libc::SYS_fchmod,
+            SYS_FCHMODAT2,
+            libc::SYS_utimensat,
+            libc::SYS_ftruncate,
+            libc::SYS_fsetxattr,
+            libc::SYS_fremovexattr,
+        ] {
+            map.insert(nr, Vec::new());
+        }
+    }
     // fcntl: only the status/fd flag commands the server uses.
     let mut fcntl = Vec::new();
     for cmd in [
@@ -157,10 +186,10 @@ fn rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, GoferError> {
 
 /// Installs the gofer's seccomp filter on every thread of the process
 /// (also sets `no_new_privs`). Irreversible.
-pub fn install_seccomp() -> Result<(), GoferError> {
+pub fn install_seccomp(readonly: bool) -> Result<(), GoferError> {
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| GoferError::Seccomp(e.to_string()))?;
     let filter = SeccompFilter::new(
-        rules()?,
+        rules(readonly)?,
         SeccompAction::Errno(libc::EPERM as u32),
         SeccompAction::Allow,
         arch,
@@ -171,9 +200,14 @@ pub fn install_seccomp() -> Result<(), GoferError> {
 }
 
 /// The `runsc gofer` entry point: confine to `root`, install seccomp, and
-/// serve `sock` read-only until the sentry closes it.
-pub fn run(root: &Path, sock: OwnedFd) -> Result<(), GoferError> {
+/// serve `sock` until the sentry closes it, read-only unless `readonly` is
+/// false (`runsc gofer --rw`: `--overlay2=none` over a writable root).
+pub fn run(root: &Path, sock: OwnedFd, readonly: bool) -> Result<(), GoferError> {
     let root_fd = confine(root)?;
+    if !readonly {
+        install_seccomp(false)?;
+        return serve(root_fd, sock, false);
+    }
     // Defence in depth: make the served tree's top mount read-only too.
     // Best effort (it can fail for locked mounts in a user namespace); the
     // server and the seccomp filter enforce read-only on their own.
@@ -186,7 +220,7 @@ pub fn run(root: &Path, sock: OwnedFd) -> Result<(), GoferError> {
     ) {
         tracing::warn!(error = %e, "gofer: could not remount root read-only");
     }
-    install_seccomp()?;
+    install_seccomp(true)?;
     serve(root_fd, sock, true)
 }
 
@@ -197,7 +231,12 @@ mod tests {
 
     #[test]
     fn filter_compiles_and_denies_by_default() {
-        let map = rules().unwrap();
+        let rw = rules(false).unwrap();
+        assert!(rw.contains_key(&libc::SYS_renameat2) && rw.contains_key(&libc::SYS_unlinkat));
+        assert!(rw[&libc::SYS_openat].is_empty());
+        let map = rules(true).unwrap();
+        assert!(!map.contains_key(&libc::SYS_unlinkat) && !map.contains_key(&libc::SYS_fchownat));
+        assert!(!map[&libc::SYS_openat].is_empty());
         assert!(map.contains_key(&libc::SYS_getdents64));
         assert!(!map.contains_key(&libc::SYS_socket));
         assert!(!map.contains_key(&libc::SYS_execve));

@@ -19,6 +19,20 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::rc::Rc;
 use syscalls::Errno;
 
+mod mutate;
+
+/// The `open(2)` flags OPEN and CREATE pass on to the host.
+const PASS: i32 = libc::O_ACCMODE
+    | libc::O_APPEND
+    | libc::O_TRUNC
+    | libc::O_NONBLOCK
+    | libc::O_DIRECTORY
+    | libc::O_DSYNC
+    | libc::O_SYNC
+    | libc::O_DIRECT
+    | libc::O_NOATIME
+    | libc::O_LARGEFILE;
+
 /// Most live handles; each holds a host fd.
 const MAX_HANDLES: usize = 1 << 20;
 /// Size of the buffer handed to `getdents64`.
@@ -30,8 +44,8 @@ struct Node {
     fd: Rc<OwnedFd>,
     /// The directory it was found in and its name there, to reopen a
     /// non-directory for I/O (`O_PATH` fds cannot be reopened directly).
-    /// `None` for the root.
-    parent: Option<(Rc<OwnedFd>, Vec<u8>)>,
+    /// `None` for the root. RENAME keeps it current.
+    parent: Option<Parent>,
     dev: u64,
     ino: u64,
     mode: u32,
@@ -39,9 +53,43 @@ struct Node {
     dir: Option<OwnedFd>,
 }
 
+/// Where a node was found: its directory (fd and identity) and name there.
+struct Parent {
+    fd: Rc<OwnedFd>,
+    name: Vec<u8>,
+    /// (dev, ino) of the directory, to find the nodes a RENAME moves.
+    id: (u64, u64),
+}
+
 impl Node {
     fn is_dir(&self) -> bool {
         self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+
+    fn fmt(&self) -> u32 {
+        self.mode & libc::S_IFMT
+    }
+
+    /// Opens the node itself for I/O with `open_flags` (`O_NOFOLLOW` and
+    /// `O_NONBLOCK` added): directories through their own fd, others by
+    /// name in their directory, checked to still be the same node (`ESTALE`).
+    /// The fd is left non-blocking only if `open_flags` asked for it.
+    fn reopen(&self, open_flags: i32) -> Result<OwnedFd, Errno> {
+        let flags = open_flags | libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK;
+        let fd = if self.is_dir() {
+            sys::openat(self.fd.as_fd(), b".", flags)?
+        } else {
+            let p = self.parent.as_ref().ok_or(Errno::ESTALE)?;
+            sys::openat(p.fd.as_fd(), &p.name, flags)?
+        };
+        let st = sys::fstat(fd.as_fd())?;
+        if (st.st_dev, st.st_ino) != (self.dev, self.ino) {
+            return Err(Errno::ESTALE);
+        }
+        if open_flags & libc::O_NONBLOCK == 0 {
+            sys::set_status_flags(fd.as_fd(), flags & !libc::O_NONBLOCK)?;
+        }
+        Ok(fd)
     }
 }
 
@@ -124,9 +172,12 @@ impl Server {
     }
 
     fn dispatch(&mut self, id: u32, payload: &[u8]) -> Result<Reply, Errno> {
+        // A read-only gofer refuses changes before looking at the payload.
+        if self.readonly && MUTATING.contains(&id) {
+            return Err(Errno::EROFS);
+        }
         let req = match Request::decode(id, payload) {
             Ok(Some(r)) => r,
-            Ok(None) if self.readonly && MUTATING.contains(&id) => return Err(Errno::EROFS),
             Ok(None) => return Err(Errno::ENOSYS),
             Err(e) => return Err(Errno::from(e)),
         };
@@ -169,6 +220,7 @@ impl Server {
                     self.nodes.remove(&h);
                 }
             }
+            other => return self.dispatch_more(other),
         }
         Ok((e.buf, None))
     }
@@ -215,6 +267,7 @@ impl Server {
             return Err(Errno::ENOTDIR);
         }
         let mut cur = Rc::clone(&start.fd);
+        let mut cur_id = (start.dev, start.ino);
         let mut found: Vec<Node> = Vec::new();
         let mut attrs = Vec::new();
         for name in names {
@@ -227,7 +280,11 @@ impl Server {
             let fd = Rc::new(fd);
             let node = Node {
                 fd: Rc::clone(&fd),
-                parent: Some((cur, name.clone())),
+                parent: Some(Parent {
+                    fd: cur,
+                    name: name.clone(),
+                    id: cur_id,
+                }),
                 dev: st.st_dev,
                 ino: st.st_ino,
                 mode: st.st_mode,
@@ -240,6 +297,7 @@ impl Server {
                 break;
             }
             cur = fd;
+            cur_id = (st.st_dev, st.st_ino);
         }
         let handles = self.insert(found)?;
         Ok(handles.into_iter().zip(attrs).collect())
@@ -262,33 +320,9 @@ impl Server {
             // Host device nodes are never handed out; the sentry has its own /dev.
             _ => return Err(Errno::EPERM),
         }
-        const PASS: i32 = libc::O_ACCMODE
-            | libc::O_APPEND
-            | libc::O_TRUNC
-            | libc::O_NONBLOCK
-            | libc::O_DIRECTORY
-            | libc::O_DSYNC
-            | libc::O_SYNC
-            | libc::O_DIRECT
-            | libc::O_NOATIME
-            | libc::O_LARGEFILE;
-        // O_NONBLOCK while opening: a node swapped for a FIFO must not block
-        // the server. It is cleared again below unless the caller asked for it.
-        let open_flags = (flags & PASS) | libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK;
-        let fd = if node.is_dir() {
-            sys::openat(node.fd.as_fd(), b".", open_flags)?
-        } else {
-            let (parent, name) = node.parent.as_ref().ok_or(Errno::ESTALE)?;
-            sys::openat(parent.as_fd(), name, open_flags)?
-        };
-        let st = sys::fstat(fd.as_fd())?;
-        if (st.st_dev, st.st_ino) != (node.dev, node.ino) {
-            return Err(Errno::ESTALE);
-        }
-        if flags & libc::O_NONBLOCK == 0 {
-            sys::set_status_flags(fd.as_fd(), open_flags & !libc::O_NONBLOCK)?;
-        }
-        Ok(fd)
+        // O_NONBLOCK while opening (added by reopen): a node swapped for a
+        // FIFO must not block the server.
+        node.reopen(flags & PASS)
     }
 
     fn getdents(&mut self, h: u64, cookie: u64, max: usize) -> Result<Vec<u8>, Errno> {

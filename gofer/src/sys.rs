@@ -12,11 +12,16 @@ fn cname(name: &[u8]) -> Result<CString, Errno> {
 
 /// `openat(dir, name, flags | O_CLOEXEC)`, retrying on EINTR.
 pub fn openat(dir: BorrowedFd<'_>, name: &[u8], flags: i32) -> Result<OwnedFd, Errno> {
+    openat_mode(dir, name, flags, 0)
+}
+
+/// `openat(dir, name, flags | O_CLOEXEC, mode)`, retrying on EINTR.
+pub fn openat_mode(dir: BorrowedFd<'_>, name: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
     let c = cname(name)?;
     loop {
         // SAFETY: `c` is a valid NUL-terminated string that outlives the call;
-        // `dir` is a live fd. The mode argument is unused without O_CREAT.
-        let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_CLOEXEC, 0) };
+        // `dir` is a live fd. `mode` is only read with O_CREAT.
+        let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_CLOEXEC, mode) };
         if fd >= 0 {
             // SAFETY: the kernel just returned this fd to us; nobody else owns it.
             return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
@@ -259,4 +264,189 @@ pub fn openat_cwd_root() -> Result<OwnedFd, Errno> {
     }
     // SAFETY: the kernel just returned this fd to us; nobody else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Turns a raw syscall result into `Ok(value)` or the errno, retrying the
+/// call while it fails with EINTR.
+fn retry(mut f: impl FnMut() -> libc::c_long) -> Result<libc::c_long, Errno> {
+    loop {
+        let r = f();
+        if r >= 0 {
+            return Ok(r);
+        }
+        let e = Errno::last();
+        if e != Errno::EINTR {
+            return Err(e);
+        }
+    }
+}
+
+/// `mkdirat(dir, name, mode)`.
+pub fn mkdirat(dir: BorrowedFd<'_>, name: &[u8], mode: u32) -> Result<(), Errno> {
+    let c = cname(name)?;
+    // SAFETY: `c` is a valid C string alive for the call; `dir` is a live fd.
+    retry(|| unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode) } as libc::c_long).map(drop)
+}
+
+/// `mknodat(dir, name, mode, 0)` (FIFOs and socket nodes only; the server
+/// checks the type).
+pub fn mknodat(dir: BorrowedFd<'_>, name: &[u8], mode: u32) -> Result<(), Errno> {
+    let c = cname(name)?;
+    // SAFETY: `c` is a valid C string alive for the call; `dir` is a live fd.
+    retry(|| unsafe { libc::mknodat(dir.as_raw_fd(), c.as_ptr(), mode, 0) } as libc::c_long).map(drop)
+}
+
+/// `symlinkat(target, dir, name)`.
+pub fn symlinkat(target: &[u8], dir: BorrowedFd<'_>, name: &[u8]) -> Result<(), Errno> {
+    let t = cname(target)?;
+    let c = cname(name)?;
+    // SAFETY: both C strings are valid and alive for the call; `dir` is a live fd.
+    retry(|| unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), c.as_ptr()) } as libc::c_long).map(drop)
+}
+
+/// `linkat(node, "", dir, name, AT_EMPTY_PATH)`: a new name for the node
+/// behind an `O_PATH` fd (needs CAP_DAC_READ_SEARCH, which the gofer has).
+pub fn link_fd(node: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &[u8]) -> Result<(), Errno> {
+    let c = cname(name)?;
+    // SAFETY: the C strings are valid and alive for the call; the fds are live.
+    retry(|| unsafe {
+        libc::linkat(
+            node.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    } as libc::c_long)
+    .map(drop)
+}
+
+/// `linkat(old_dir, old, new_dir, new, 0)` (never follows a symlink `old`).
+pub fn linkat(old_dir: BorrowedFd<'_>, old: &[u8], new_dir: BorrowedFd<'_>, new: &[u8]) -> Result<(), Errno> {
+    let o = cname(old)?;
+    let n = cname(new)?;
+    // SAFETY: both C strings are valid and alive for the call; the fds are live.
+    retry(
+        || unsafe { libc::linkat(old_dir.as_raw_fd(), o.as_ptr(), new_dir.as_raw_fd(), n.as_ptr(), 0) } as libc::c_long,
+    )
+    .map(drop)
+}
+
+/// `unlinkat(dir, name, flags)`.
+pub fn unlinkat(dir: BorrowedFd<'_>, name: &[u8], flags: i32) -> Result<(), Errno> {
+    let c = cname(name)?;
+    // SAFETY: `c` is a valid C string alive for the call; `dir` is a live fd.
+    retry(|| unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), flags) } as libc::c_long).map(drop)
+}
+
+/// `renameat2(old_dir, old, new_dir, new, flags)`.
+pub fn renameat2(
+    old_dir: BorrowedFd<'_>,
+    old: &[u8],
+    new_dir: BorrowedFd<'_>,
+    new: &[u8],
+    flags: u32,
+) -> Result<(), Errno> {
+    let o = cname(old)?;
+    let n = cname(new)?;
+    // SAFETY: both C strings are valid and alive for the call; the fds are live.
+    retry(|| unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            old_dir.as_raw_fd(),
+            o.as_ptr(),
+            new_dir.as_raw_fd(),
+            n.as_ptr(),
+            flags,
+        )
+    })
+    .map(drop)
+}
+
+/// `fchownat(fd, "", uid, gid, AT_EMPTY_PATH)`: works on `O_PATH` fds and
+/// never follows a symlink (the fd is the node itself). `u32::MAX` leaves
+/// an id unchanged.
+pub fn chown_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> Result<(), Errno> {
+    // SAFETY: static empty C string; `fd` is live.
+    retry(|| unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) } as libc::c_long)
+        .map(drop)
+}
+
+/// `fchmodat2(fd, "", mode, AT_EMPTY_PATH)` on an `O_PATH` fd (Linux 6.6+;
+/// ENOSYS before, when the caller reopens the node instead).
+pub fn chmod_path_fd(fd: BorrowedFd<'_>, mode: u32) -> Result<(), Errno> {
+    const SYS_FCHMODAT2: libc::c_long = 452;
+    // SAFETY: static empty C string; `fd` is live.
+    retry(|| unsafe { libc::syscall(SYS_FCHMODAT2, fd.as_raw_fd(), c"".as_ptr(), mode, libc::AT_EMPTY_PATH) }).map(drop)
+}
+
+/// `fchmod(fd, mode)` on an fd opened for I/O.
+pub fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> Result<(), Errno> {
+    // SAFETY: plain syscall on a live fd.
+    retry(|| unsafe { libc::fchmod(fd.as_raw_fd(), mode) } as libc::c_long).map(drop)
+}
+
+/// `utimensat(fd, "", times, AT_EMPTY_PATH)`: the node behind an `O_PATH`
+/// fd (a symlink's own times for a symlink).
+pub fn utimens_fd(fd: BorrowedFd<'_>, atime: (i64, i64), mtime: (i64, i64)) -> Result<(), Errno> {
+    let ts = [
+        libc::timespec {
+            tv_sec: atime.0,
+            tv_nsec: atime.1,
+        },
+        libc::timespec {
+            tv_sec: mtime.0,
+            tv_nsec: mtime.1,
+        },
+    ];
+    // SAFETY: `ts` holds two timespecs alive for the call; static empty path.
+    retry(|| unsafe { libc::utimensat(fd.as_raw_fd(), c"".as_ptr(), ts.as_ptr(), libc::AT_EMPTY_PATH) } as libc::c_long)
+        .map(drop)
+}
+
+/// `ftruncate(fd, size)`.
+pub fn ftruncate(fd: BorrowedFd<'_>, size: u64) -> Result<(), Errno> {
+    let size = libc::off_t::try_from(size).map_err(|_| Errno::EFBIG)?;
+    // SAFETY: plain syscall on a live fd.
+    retry(|| unsafe { libc::ftruncate(fd.as_raw_fd(), size) } as libc::c_long).map(drop)
+}
+
+/// `fgetxattr(fd, name)`: the whole value (at most `max` bytes, else E2BIG).
+pub fn fgetxattr(fd: BorrowedFd<'_>, name: &[u8], max: usize) -> Result<Vec<u8>, Errno> {
+    let c = cname(name)?;
+    let mut buf = vec![0u8; max];
+    // SAFETY: `c` is a valid C string; `buf` is writable for `max` bytes.
+    let n =
+        retry(|| unsafe { libc::fgetxattr(fd.as_raw_fd(), c.as_ptr(), buf.as_mut_ptr().cast(), max) } as libc::c_long)
+            .map_err(|e| if e == Errno::ERANGE { Errno::E2BIG } else { e })?;
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+/// `flistxattr(fd)`: the NUL-terminated names (at most `max` bytes, else E2BIG).
+pub fn flistxattr(fd: BorrowedFd<'_>, max: usize) -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; max];
+    // SAFETY: `buf` is writable for `max` bytes.
+    let n = retry(|| unsafe { libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr().cast(), max) } as libc::c_long)
+        .map_err(|e| if e == Errno::ERANGE { Errno::E2BIG } else { e })?;
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+/// `fsetxattr(fd, name, value, flags)`.
+pub fn fsetxattr(fd: BorrowedFd<'_>, name: &[u8], value: &[u8], flags: i32) -> Result<(), Errno> {
+    let c = cname(name)?;
+    // SAFETY: `c` is a valid C string; `value` is readable for its length.
+    retry(
+        || unsafe { libc::fsetxattr(fd.as_raw_fd(), c.as_ptr(), value.as_ptr().cast(), value.len(), flags) }
+            as libc::c_long,
+    )
+    .map(drop)
+}
+
+/// `fremovexattr(fd, name)`.
+pub fn fremovexattr(fd: BorrowedFd<'_>, name: &[u8]) -> Result<(), Errno> {
+    let c = cname(name)?;
+    // SAFETY: `c` is a valid C string alive for the call.
+    retry(|| unsafe { libc::fremovexattr(fd.as_raw_fd(), c.as_ptr()) } as libc::c_long).map(drop)
 }

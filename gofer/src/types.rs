@@ -126,3 +126,23 @@ impl From<&libc::statfs64> for StatFs {
         }
     }
 }
+
+/// The attribute changes of one SETATTR request: `valid` (a mask of the
+/// `protocol::SETATTR_*` bits) says which of the other fields apply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AttrChange {
+    /// Which fields apply.
+    pub valid: u32,
+    /// New permission bits (07777).
+    pub mode: u32,
+    /// New owner.
+    pub uid: u32,
+    /// New group.
+    pub gid: u32,
+    /// New size of a regular file.
+    pub size: u64,
+    /// New access time (sec, nsec); nsec may be `UTIME_NOW` / `UTIME_OMIT`.
+    pub atime: (i64, i64),
+    /// New modification time, as `atime`.
+    pub mtime: (i64, i64),
+}

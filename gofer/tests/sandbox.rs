@@ -94,7 +94,7 @@ fn run_main() {
     // SAFETY: the parent placed our end of the socketpair at this fd number
     // and nothing else in this process owns it.
     let sock = unsafe { OwnedFd::from_raw_fd(CHILD_SOCK_FD) };
-    gofer::run(Path::new(&root), sock).unwrap();
+    gofer::run(Path::new(&root), sock, true).unwrap();
     // SAFETY: leave immediately, skipping the test harness teardown, which
     // may use syscalls outside the gofer's allow-list.
     unsafe { libc::_exit(0) };
@@ -163,7 +163,7 @@ fn child_main() {
     // (The tree has no /etc, so following it must fail.)
     assert!(std::fs::read_dir("/escape").is_err(), "/escape left the root");
 
-    install_seccomp().unwrap();
+    install_seccomp(true).unwrap();
     // Outside the allow-list: denied with EPERM, not executed.
     // SAFETY: plain socket(2) call; the fd (if any) is closed below.
     let s = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) };

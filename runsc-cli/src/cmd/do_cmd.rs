@@ -72,6 +72,9 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     }
     let mut gofer_args = global_args.clone();
     gofer_args.extend(["gofer", "--root", &rootfs, "--io-fd", "3"].map(String::from));
+    if gofer_writable(&config) {
+        gofer_args.push("--rw".to_string());
+    }
     let mut boot_args = global_args;
     boot_args.extend(["boot", "--gofer-fd", "3", "--config-fd", "4"].map(String::from));
     if let Some(log) = &debug_log {
@@ -201,10 +204,17 @@ fn boot_config(args: &DoArgs, rootfs: &Path, strace: bool) -> Result<BootConfig,
     })
 }
 
+/// Whether the gofer serves the root read-write: only without the overlay
+/// (whose lower layer must never change) and when the root is not
+/// read-only.
+pub fn gofer_writable(config: &BootConfig) -> bool {
+    !config.overlay && !config.root_readonly
+}
+
 /// `--overlay2`: `root:memory` (the default; `all:memory` too) gives the
-/// sandbox a writable root whose changes live in memory, `none` keeps the
-/// root read-only. Other media (`root:self`, a directory) are not
-/// supported.
+/// sandbox a writable root whose changes live in memory, `none` writes
+/// through to the host's root (read-only only if the root is). Other media
+/// (`root:self`, a directory) are not supported.
 pub fn overlay_flag(value: &str) -> Result<bool, CliError> {
     match value {
         "none" => Ok(false),
@@ -377,6 +387,13 @@ mod tests {
         // SAFETY: getrlimit writes one struct rlimit into `own`.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut own) }, 0);
         assert_eq!(nofile, Some((libc::RLIMIT_NOFILE, own.rlim_cur, own.rlim_max)));
+        // The gofer writes only without the overlay and over a writable root.
+        let mut config = config;
+        assert!(!gofer_writable(&config));
+        config.overlay = false;
+        assert!(gofer_writable(&config));
+        config.root_readonly = true;
+        assert!(!gofer_writable(&config));
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub struct GoferArgs {
     /// The fd of the gofer's end of the seqpacket socket to the sentry.
     #[arg(long, value_name = "N")]
     pub io_fd: i32,
+    /// Serve the root read-write (`--overlay2=none` over a root that is not
+    /// read-only); without it every change is EROFS.
+    #[arg(long)]
+    pub rw: bool,
     /// Debug log file (`%COMMAND%` is replaced by `gofer`).
     #[arg(long, value_name = "FILE")]
     pub debug_log: Option<String>,
@@ -32,8 +36,8 @@ pub fn run(global: &GlobalFlags, args: GoferArgs) -> Result<u8, CliError> {
         "gofer",
     ))?;
     let sock = super::take_fd("io-fd", args.io_fd)?;
-    tracing::debug!(root = %args.root.display(), "gofer starting");
-    gofer::sandbox::run(&args.root, sock).map_err(|e| CliError::Gofer(e.to_string()))?;
+    tracing::debug!(root = %args.root.display(), rw = args.rw, "gofer starting");
+    gofer::sandbox::run(&args.root, sock, !args.rw).map_err(|e| CliError::Gofer(e.to_string()))?;
     tracing::debug!("gofer: sentry closed the connection");
     Ok(0)
 }

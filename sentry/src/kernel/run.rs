@@ -95,7 +95,7 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd, control: Option<Owned
     let vfs = if config.overlay {
         vfs::Vfs::new_overlay(gofer)
     } else {
-        vfs::Vfs::new(gofer)
+        vfs::Vfs::new(gofer, config.root_readonly)
     }
     .map_err(BootError::Vfs)?;
     let kernel = Arc::new(Kernel {

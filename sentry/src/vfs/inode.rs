@@ -124,6 +124,30 @@ pub trait Inode: Send + Sync {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
+
+    // Extended attributes. The defaults are a filesystem that stores none:
+    // no attribute is found, the list is empty, setting is EOPNOTSUPP.
+    // Permission checks (namespaces, read-only mounts) are the caller's.
+
+    /// The whole value of the attribute `name`.
+    fn getxattr(&self, _name: &[u8]) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENODATA)
+    }
+
+    /// The attribute names, each NUL-terminated.
+    fn listxattr(&self) -> Result<Vec<u8>, Errno> {
+        Ok(Vec::new())
+    }
+
+    /// Sets `name` to `value` (`flags`: XATTR_CREATE, XATTR_REPLACE).
+    fn setxattr(&self, _name: &[u8], _value: &[u8], _flags: i32) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    /// Removes `name`.
+    fn removexattr(&self, _name: &[u8]) -> Result<(), Errno> {
+        Err(Errno::ENODATA)
+    }
 }
 
 /// Attribute changes for [`Inode::setattr`]; `None` leaves a field alone.

@@ -180,11 +180,17 @@ pub struct Vfs {
 }
 
 impl Vfs {
-    /// The sandbox's VFS over the gofer's root, with devfs at /dev, shm at
-    /// /dev/shm, procfs at /proc and an empty read-only directory at /sys.
-    pub fn new(gofer: Arc<gofer::client::Client>) -> Result<Arc<Vfs>, Errno> {
-        let (fs, root) = crate::fs::gofer::GoferFs::new_root(gofer)?;
-        Vfs::with_root(root, fs, true)
+    /// The sandbox's VFS over the gofer's root (`--overlay2=none`), with
+    /// devfs at /dev, shm at /dev/shm, procfs at /proc and an empty
+    /// read-only directory at /sys. The root writes through to the host
+    /// (the gofer runs read-write) unless `read_only` (OCI `root.readonly`).
+    pub fn new(gofer: Arc<gofer::client::Client>, read_only: bool) -> Result<Arc<Vfs>, Errno> {
+        let (fs, root) = if read_only {
+            crate::fs::gofer::GoferFs::new_root(gofer)?
+        } else {
+            crate::fs::gofer::GoferFs::new_root_writable(gofer)?
+        };
+        Vfs::with_root(root, fs, read_only)
     }
 
     /// The sandbox's VFS whose root is an in-memory overlay over the

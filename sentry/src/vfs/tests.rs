@@ -575,7 +575,7 @@ fn works_against_the_real_gofer() {
     let server = std::thread::spawn(move || gofer::serve(root_fd, b, true));
     let client = Arc::new(gofer::client::Client::new(a));
     {
-        let vfs = Vfs::new(client).unwrap();
+        let vfs = Vfs::new(client, true).unwrap();
         let c = root_creds();
         let f = open(&vfs, &c, "/bin/hello", libc::O_RDONLY).unwrap();
         let mut buf = [0u8; 64];
