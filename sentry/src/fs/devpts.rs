@@ -6,8 +6,8 @@
 
 use super::synthetic::{anon_dev, SyntheticFs};
 use crate::tty::{open_replica, MasterFile, Pty, TTYAUX_MAJOR};
-use crate::vfs::inode::{dtype_of, makedev, next_ino, synthetic_stat};
 use crate::vfs::inode::SetAttr;
+use crate::vfs::inode::{dtype_of, makedev, next_ino, synthetic_stat};
 use crate::vfs::{FileOps, FileSystem, Inode, RawDirent};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};

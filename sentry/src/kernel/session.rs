@@ -36,7 +36,9 @@ struct Registry {
 
 fn registry() -> MutexGuard<'static, Registry> {
     static R: OnceLock<Mutex<Registry>> = OnceLock::new();
-    R.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
+    R.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// The controlling terminal of session `sid`.
@@ -107,7 +109,9 @@ pub fn current_ids() -> Option<(i32, i32, i32)> {
 
 /// Live (not zombie) processes matching `f` on their (pgid, sid).
 fn live_groups(f: impl Fn(i32, i32) -> bool) -> Vec<Arc<ThreadGroup>> {
-    let Some(kernel) = super::global() else { return Vec::new() };
+    let Some(kernel) = super::global() else {
+        return Vec::new();
+    };
     kernel
         .groups()
         .into_iter()
@@ -190,7 +194,9 @@ pub fn job_control_check(controls: bool, fg: Option<i32>, sig: i32) -> Result<()
     if !controls {
         return Ok(());
     }
-    let Some(task) = super::current_task() else { return Ok(()) };
+    let Some(task) = super::current_task() else {
+        return Ok(());
+    };
     let pgid = task.tg.state.lock().map_err(|_| Errno::EIO)?.pgid;
     let Some(fg) = fg else { return Ok(()) };
     if fg == pgid {

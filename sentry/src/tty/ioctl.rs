@@ -113,8 +113,9 @@ fn replica_ioctl(task: &mut Task, pty: &Arc<Pty>, cmd: u32, arg: u64) -> SysResu
             Ok(0)
         }
         c if c == libc::TIOCOUTQ as u32 => {
-            let n = pty.lock().ld.output_len().min(i32::MAX as usize) as i32;
-            task.mm.write_obj(arg, &n)?;
+            // As Linux's pty: written output is the master's input at once,
+            // nothing waits in the replica's output queue.
+            task.mm.write_obj(arg, &0i32)?;
             Ok(0)
         }
         c if c == libc::TCFLSH as u32 => {

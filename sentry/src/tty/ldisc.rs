@@ -566,7 +566,10 @@ mod tests {
         let mut t = l.termios;
         t.c_lflag |= NOFLSH;
         l.set_termios(t);
-        assert_eq!(feed(&mut l, b"q\x1c\x1a"), vec![Effect::Signal(libc::SIGQUIT), Effect::Signal(libc::SIGTSTP)]);
+        assert_eq!(
+            feed(&mut l, b"q\x1c\x1a"),
+            vec![Effect::Signal(libc::SIGQUIT), Effect::Signal(libc::SIGTSTP)]
+        );
         assert_eq!(out(&mut l), b"q^\\^Z");
         assert_eq!(l.input_len(), 1);
     }

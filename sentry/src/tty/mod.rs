@@ -16,8 +16,8 @@ use crate::fs::devpts::PtsTable;
 use crate::kernel::session::{self, ControllingTerminal};
 use crate::kernel::wait::{block_until, WaitQueue};
 use crate::mm::MemoryManager;
-use crate::vfs::inode::{makedev, synthetic_stat};
 use crate::vfs::inode::SetAttr;
+use crate::vfs::inode::{makedev, synthetic_stat};
 use crate::vfs::FileOps;
 use ldisc::{Effect, Ldisc};
 use std::any::Any;
@@ -155,7 +155,9 @@ impl Pty {
 
     /// Whether this pair is the controlling terminal of the calling task.
     pub(crate) fn controls_current(&self) -> bool {
-        let Some((tgid, _, sid)) = session::current_ids() else { return false };
+        let Some((tgid, _, sid)) = session::current_ids() else {
+            return false;
+        };
         if self.lock().session != Some(sid) {
             return false;
         }
@@ -614,10 +616,7 @@ pub fn open_replica(pty: &Arc<Pty>, flags: i32, stat: Option<Stat>) -> Result<Bo
         st.other_closed = false;
     }
     pty.notify();
-    let file = Box::new(ReplicaFile {
-        pty: pty.clone(),
-        stat,
-    });
+    let file = Box::new(ReplicaFile { pty: pty.clone(), stat });
     if flags & libc::O_NOCTTY == 0 {
         let free = pty.lock().session.is_none();
         if free {

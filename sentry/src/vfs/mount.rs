@@ -239,7 +239,12 @@ impl Vfs {
         let pts = devfs.devpts();
         let pts_point = Self::mountpoint(&dev_mount.root, b"pts")?;
         pts_point.set_mountpoint();
-        mounts.push(Mount::new(Dentry::new_root(pts.root()), Some((dev_mount, pts_point)), false, pts));
+        mounts.push(Mount::new(
+            Dentry::new_root(pts.root()),
+            Some((dev_mount, pts_point)),
+            false,
+            pts,
+        ));
         Ok(Arc::new(Vfs { root: root_loc, mounts }))
     }
 
