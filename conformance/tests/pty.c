@@ -452,6 +452,50 @@ static const char *case_hangup_on_master_close(void) {
     return NULL;
 }
 
+static const char *case_leader_exit_hangs_up_foreground(void) {
+    char name[64];
+    int m;
+    CHECK_OK(m, open_master(name, sizeof name));
+    int p[2];
+    CHECK(pipe(p) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        child_watchdog();
+        close(p[0]);
+        int s = take_ctty(m, name);
+        if (s < 0)
+            _exit(10 - s);
+        pid_t member = fork();
+        if (member == 0) {
+            /* In the foreground group; holds the pipe until it dies. */
+            pid_t me = getpid();
+            write(p[1], &me, sizeof me);
+            for (;;)
+                pause();
+        }
+        /* Wait until the member is there, then leave as the leader. */
+        sleep_ms(100);
+        _exit(0);
+    }
+    close(p[1]);
+    pid_t member = 0;
+    CHECK(read(p[0], &member, sizeof member) == sizeof member);
+    int st = 0;
+    CHECK(wait_for(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    struct pollfd pf = {p[0], POLLIN, 0};
+    int r = poll(&pf, 1, 3000);
+    char c;
+    int eof = r == 1 && read(p[0], &c, 1) == 0;
+    if (!eof)
+        kill(member, SIGKILL);
+    close(p[0]);
+    close(m);
+    if (!eof)
+        FAILF("the foreground group survived its session leader (no SIGHUP)");
+    return NULL;
+}
+
 static const char *case_master_sees_replica_close(void) {
     char name[64], buf[16];
     int m;
@@ -486,6 +530,7 @@ int main(int argc, char **argv) {
     RUN(winsize_sigwinch);
     RUN(background_read_sigttin);
     RUN(hangup_on_master_close);
+    RUN(leader_exit_hangs_up_foreground);
     RUN(master_sees_replica_close);
     return 0;
 }

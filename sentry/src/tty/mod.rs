@@ -349,7 +349,8 @@ impl Pty {
                 if !st.master_open {
                     return Some(Ok(0));
                 }
-                if st.ld.line_ready() {
+                if st.ld.line_ready() || (!st.ld.canonical() && st.ld.readable() > 0) {
+                    // (Raw mode may have been set while this read waited.)
                     return Some(Ok(st.ld.read(buf)));
                 }
                 nonblock.then_some(Err(Errno::EAGAIN))
