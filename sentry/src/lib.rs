@@ -16,4 +16,5 @@ pub mod net;
 pub mod platform;
 pub mod strace;
 pub mod syscalls;
+pub mod tty;
 pub mod vfs;

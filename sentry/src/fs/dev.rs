@@ -19,7 +19,7 @@ pub enum Device {
     Full,
     /// /dev/random and /dev/urandom: the host's getrandom.
     Random,
-    /// /dev/tty: ENXIO until controlling terminals exist.
+    /// /dev/tty: the caller's controlling terminal (ENXIO without one).
     Tty,
 }
 
@@ -45,7 +45,7 @@ impl Inode for DevNode {
 
     fn open(&self, _flags: i32) -> Result<Box<dyn FileOps>, Errno> {
         if self.device == Device::Tty {
-            return Err(Errno::ENXIO);
+            return crate::tty::open_controlling(self.stat);
         }
         Ok(Box::new(DevFile {
             stat: self.stat,
@@ -116,12 +116,15 @@ pub fn fill_random(buf: &mut [u8]) -> Result<usize, Errno> {
 /// The devfs filesystem.
 pub struct DevFs {
     root: Arc<dyn Inode>,
+    /// The pseudo-terminals' filesystem, mounted at /dev/pts.
+    devpts: Arc<super::devpts::DevPts>,
 }
 
 impl DevFs {
     /// A fresh devfs.
     pub fn new() -> Arc<DevFs> {
         let dev = anon_dev();
+        let devpts = super::devpts::DevPts::new();
         let mut entries: Vec<(Vec<u8>, Arc<dyn Inode>)> = vec![
             (b"null".to_vec(), DevNode::new(dev, Device::Null, 1, 3)),
             (b"zero".to_vec(), DevNode::new(dev, Device::Zero, 1, 5)),
@@ -135,11 +138,20 @@ impl DevFs {
             (b"stderr".to_vec(), StaticSymlink::new(dev, b"/proc/self/fd/2")),
             // The mountpoint of the shm filesystem (see `Vfs::with_root`).
             (b"shm".to_vec(), StaticDir::new(dev, 0o1777, Vec::new())),
+            // /dev/ptmx opens a new pseudo-terminal; /dev/pts is devpts.
+            (b"ptmx".to_vec(), devpts.ptmx_node(dev)),
+            (b"pts".to_vec(), StaticDir::new(dev, 0o755, Vec::new())),
         ];
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         Arc::new(DevFs {
             root: StaticDir::new(dev, 0o755, entries),
+            devpts,
         })
+    }
+
+    /// The devpts instance to mount at /dev/pts.
+    pub fn devpts(&self) -> Arc<super::devpts::DevPts> {
+        self.devpts.clone()
     }
 
     /// The root directory.

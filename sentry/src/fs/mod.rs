@@ -4,6 +4,7 @@
 //! epoll, timerfd, signalfd), and host fds (the container's stdio).
 
 pub mod dev;
+pub mod devpts;
 pub mod epoll;
 pub mod eventfd;
 pub mod gofer;

@@ -195,6 +195,8 @@ fn finalize_group(kernel: &Arc<Kernel>, tg: &Arc<ThreadGroup>, fallback: ExitSta
     crate::kernel::timers_on_exit(tg.tgid);
     // POSIX record locks belong to the process and end with it.
     crate::vfs::locks::release_process(tg.tgid);
+    // A session leader's exit hangs up its controlling terminal.
+    super::session::on_group_exit(tg);
     if tg.tgid == 1 {
         // The init is gone: the sandbox ends with its status.
         for g in kernel.groups() {

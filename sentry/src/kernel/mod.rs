@@ -12,6 +12,7 @@ pub mod fork;
 pub mod futex;
 pub mod limits;
 pub mod run;
+pub mod session;
 pub mod sigframe;
 pub mod signal;
 pub mod task;

@@ -195,7 +195,10 @@ pub fn sys_ioctl(task: &mut Task, args: &SyscallArgs) -> SysResult {
             task.mm.write_obj(arg, &avail)?;
             Ok(0)
         }
-        _ => file.ops().ioctl(&task.mm, cmd, arg),
+        _ => match crate::tty::ioctl::dispatch(task, &file, cmd, arg) {
+            Some(r) => r,
+            None => file.ops().ioctl(&task.mm, cmd, arg),
+        },
     }
 }
 

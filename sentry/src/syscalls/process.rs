@@ -283,6 +283,8 @@ pub fn sys_setsid(task: &mut Task, _args: &SyscallArgs) -> SysResult {
     let mut st = task.shared.tg.state.lock().map_err(|_| Errno::EIO)?;
     st.sid = me;
     st.pgid = me;
+    drop(st);
+    crate::kernel::session::on_setsid(me);
     Ok(me as u64)
 }
 

@@ -72,7 +72,7 @@ pub fn lookup(nr: u64) -> Entry {
         ),
         SYS_ioctl => partial(
             file::sys_ioctl,
-            "TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX",
+            "FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; host stdio: TCGETS, TIOCGWINSZ; pseudo-terminals: termios (TCGETS*/TCSETS*, TCGETS2 family), TIOCG/SWINSZ, TIOCSCTTY/NOTTY, TIOCG/SPGRP, TIOCGSID, TIOCINQ/OUTQ, TCFLSH, TIOCSPTLCK/GPTLCK/GPTN/GPTPEER; TCXONC and TCSBRK partial, no TIOCPKT packet mode or TIOCSTI",
         ),
         SYS_chdir => full(file::sys_chdir),
         SYS_fchdir => full(file::sys_fchdir),

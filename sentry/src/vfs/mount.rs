@@ -237,9 +237,19 @@ impl Vfs {
         shm_point.set_mountpoint();
         mounts.push(Mount::new(
             Dentry::new_root(shm.root()),
-            Some((dev_mount, shm_point)),
+            Some((dev_mount.clone(), shm_point)),
             false,
             shm,
+        ));
+        // Pseudo-terminals: devpts at /dev/pts.
+        let pts = devfs.devpts();
+        let pts_point = Self::mountpoint(&dev_mount.root, b"pts")?;
+        pts_point.set_mountpoint();
+        mounts.push(Mount::new(
+            Dentry::new_root(pts.root()),
+            Some((dev_mount, pts_point)),
+            false,
+            pts,
         ));
         Ok(Arc::new(Vfs { root: root_loc, mounts }))
     }
