@@ -6,9 +6,11 @@
 pub mod dev;
 pub mod epoll;
 pub mod eventfd;
+pub mod fifo;
 pub mod gofer;
 pub mod host;
 pub mod hostio;
+pub mod inotify;
 pub mod memfd;
 pub mod overlay;
 pub mod pipe;

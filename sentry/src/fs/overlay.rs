@@ -624,6 +624,7 @@ impl Inode for OvNode {
                 st.st_blocks = host.st_blocks;
             }
             UpperData::Link(t) => st.st_size = t.len() as i64,
+            UpperData::None if self.fmt != libc::S_IFDIR => {}
             UpperData::None => {
                 st.st_size = if m.size > 0 { m.size } else { 4096 };
                 st.st_blocks = (st.st_size + 511) / 512;
@@ -733,6 +734,9 @@ impl Inode for OvNode {
 
     fn open(&self, flags: i32) -> Result<Box<dyn FileOps>, Errno> {
         let node = self.me()?;
+        if self.fmt == libc::S_IFIFO {
+            return super::fifo::open((self.fs()?.dev, self.ino), flags, node);
+        }
         if self.fmt == libc::S_IFREG {
             let writing = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
             if writing {
@@ -782,6 +786,15 @@ impl Inode for OvNode {
     fn symlink(&self, name: &[u8], target: &[u8], owner: (u32, u32)) -> Result<(), Errno> {
         self.add_upper(name, libc::S_IFLNK | 0o777, owner, UpperData::Link(target.to_vec()))
             .map(|_| ())
+    }
+
+    fn mknod(&self, name: &[u8], mode: u32, owner: (u32, u32)) -> Result<Arc<dyn Inode>, Errno> {
+        let fmt = mode & libc::S_IFMT;
+        if fmt != libc::S_IFIFO && fmt != libc::S_IFSOCK {
+            return Err(Errno::EPERM);
+        }
+        let node = self.add_upper(name, fmt | (mode & 0o7777), owner, UpperData::None)?;
+        Ok(node)
     }
 
     fn unlink(&self, name: &[u8]) -> Result<(), Errno> {

@@ -9,6 +9,7 @@
 
 use super::stat::{read_path_maybe_empty, target_at, Target};
 use super::{SysResult, SyscallArgs};
+use crate::fs::inotify;
 use crate::kernel::Task;
 use crate::vfs::file::{Dirent64Writer, DirentWriter};
 use crate::vfs::inode::{is_dir, is_reg, is_symlink};
@@ -397,6 +398,7 @@ fn do_mkdir(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
     let owner = new_owner(&task.creds, &p.parent)?;
     let mode = mode & 0o1777 & !task.fs.umask;
     p.parent.inode().mkdir(&p.last, mode, owner)?;
+    inotify::on_create(&p.parent, &p.last, true);
     Ok(0)
 }
 
@@ -412,20 +414,24 @@ pub fn sys_mkdirat(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 fn do_mknod(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
     let path = task.mm.read_path(path_addr)?;
-    let regular = match mode & libc::S_IFMT {
-        0 | libc::S_IFREG => true,
-        libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => false,
+    let fmt = mode & libc::S_IFMT;
+    match fmt {
+        0 | libc::S_IFREG | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => {}
         libc::S_IFDIR => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
-    };
+    }
     let p = create_at(task, dirfd, &path)?;
-    if !regular {
+    if fmt == libc::S_IFCHR || fmt == libc::S_IFBLK {
         return Err(Errno::EPERM);
     }
     let owner = new_owner(&task.creds, &p.parent)?;
-    p.parent
-        .inode()
-        .create(&p.last, mode & 0o7777 & !task.fs.umask, owner)?;
+    let perm = mode & 0o7777 & !task.fs.umask;
+    if fmt == libc::S_IFIFO || fmt == libc::S_IFSOCK {
+        p.parent.inode().mknod(&p.last, fmt | perm, owner)?;
+    } else {
+        p.parent.inode().create(&p.last, perm, owner)?;
+    }
+    inotify::on_create(&p.parent, &p.last, false);
     Ok(0)
 }
 
@@ -445,6 +451,7 @@ fn do_symlink(task: &Task, target_addr: u64, dirfd: i32, path_addr: u64) -> SysR
     let p = create_at(task, dirfd, &path)?;
     let owner = new_owner(&task.creds, &p.parent)?;
     p.parent.inode().symlink(&p.last, &target, owner)?;
+    inotify::on_create(&p.parent, &p.last, false);
     Ok(0)
 }
 
@@ -489,6 +496,7 @@ fn do_link(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr: u
     }
     may_create(&task.creds, &p.parent)?;
     p.parent.inode().link(&p.last, old_loc.inode())?;
+    inotify::on_link(&p.parent, &p.last, old_loc.inode().as_ref());
     Ok(0)
 }
 
@@ -542,7 +550,9 @@ fn do_unlink(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     may_delete(task, &p.parent, &found)?;
+    let victim = inotify::Victim::of(found.inode().as_ref());
     p.parent.inode().unlink(&p.last)?;
+    inotify::on_delete(&p.parent, &p.last, victim);
     Ok(0)
 }
 
@@ -567,7 +577,9 @@ fn do_rmdir(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     may_delete(task, &p.parent, &found)?;
+    let victim = inotify::Victim::of(found.inode().as_ref());
     p.parent.inode().rmdir(&p.last)?;
+    inotify::on_delete(&p.parent, &p.last, victim);
     Ok(0)
 }
 
@@ -650,7 +662,15 @@ fn do_rename(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr:
             d = cur.parent();
         }
     }
+    let moved = inotify::Victim::of(src.inode().as_ref());
+    let replaced = dst.as_ref().and_then(|d| inotify::Victim::of(d.inode().as_ref()));
     po.parent.inode().rename(&po.last, pn.parent.inode(), &pn.last, flags)?;
+    if flags & EXCHANGE != 0 {
+        inotify::on_rename(&po.parent, &po.last, &pn.parent, &pn.last, moved, None);
+        inotify::on_rename(&pn.parent, &pn.last, &po.parent, &po.last, replaced, None);
+    } else {
+        inotify::on_rename(&po.parent, &po.last, &pn.parent, &pn.last, moved, replaced);
+    }
     Ok(0)
 }
 
@@ -722,6 +742,7 @@ fn setattr(task: &Task, target: &Target, attr: crate::vfs::inode::SetAttr) -> Sy
         }
     }
     inode.setattr(&attr)?;
+    inotify::on_setattr(l, &attr);
     Ok(0)
 }
 
@@ -803,6 +824,7 @@ pub fn sys_truncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
     }
     perm::check(&task.creds, &st, MAY_WRITE)?;
     loc.inode().truncate(args.u64(1))?;
+    inotify::on_node(&loc, inotify::IN_MODIFY);
     Ok(0)
 }
 
@@ -821,7 +843,11 @@ pub fn sys_ftruncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
     }
     match file.location() {
         Some(l) if l.mount.read_only => Err(Errno::EROFS),
-        Some(l) => l.inode().truncate(args.u64(1)).map(|_| 0),
+        Some(l) => {
+            l.inode().truncate(args.u64(1))?;
+            inotify::on_node(l, inotify::IN_MODIFY);
+            Ok(0)
+        }
         None => crate::fs::memfd::ftruncate_anon(&file, args.u64(1)),
     }
 }

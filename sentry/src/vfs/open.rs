@@ -87,7 +87,9 @@ pub fn open_path_mode(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32,
             None => {
                 may_create(w.creds, &p.parent)?;
                 let owner = new_owner(w.creds, &p.parent)?;
-                p.parent.inode().create(&p.last, mode & 0o7777, owner)?;
+                let node = p.parent.inode().create(&p.last, mode & 0o7777, owner)?;
+                crate::fs::inotify::on_create(&p.parent, &p.last, false);
+                drop(node);
                 // The new file is opened with the access asked for whatever
                 // its mode, as Linux does.
                 let loc = w.lookup_in(&p.parent, &p.last)?.ok_or(Errno::ENOENT)?;
@@ -168,6 +170,8 @@ fn open_checked(w: &Walker<'_>, loc: Location, flags: i32, check_perm: bool) -> 
     } else {
         loc.inode().open(flags)?
     };
+    // A new file (opened without the permission check) is not truncated.
+    crate::fs::inotify::on_open(&loc, flags, trunc && is_reg(mode) && check_perm);
     Ok(FileDescription::new(ops, flags, Some(loc)))
 }
 
