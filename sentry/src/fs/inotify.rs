@@ -469,8 +469,8 @@ fn parent_of(loc: &Location) -> Option<(Arc<dyn Inode>, Vec<u8>)> {
     Some((parent.inode.clone(), loc.dentry.name().to_vec()))
 }
 
-/// An event on the node at `loc`: to its watches, then to its parent's
-/// with its name. `IN_ISDIR` is added for directories.
+/// An event on the node at `loc`: to its parent's watches with its name,
+/// then to its own (Linux's order). `IN_ISDIR` is added for directories.
 pub fn on_node(loc: &Location, mask: u32) {
     if !active() {
         return;
@@ -479,24 +479,24 @@ pub fn on_node(loc: &Location, mask: u32) {
         return;
     };
     let mask = if dir { mask | IN_ISDIR } else { mask };
-    notify_key(key, mask, 0, b"");
     if let Some((parent, name)) = parent_of(loc) {
         if let Some((pkey, _)) = key_of(parent.as_ref()) {
             notify_key(pkey, mask, 0, &name);
         }
     }
+    notify_key(key, mask, 0, b"");
 }
 
-/// The file at `loc` was opened (`IN_OPEN`; `IN_MODIFY` first when
-/// `O_TRUNC` emptied an existing file).
+/// The file at `loc` was opened (`IN_OPEN`, then `IN_MODIFY` when
+/// `O_TRUNC` emptied an existing file, in Linux's order).
 pub fn on_open(loc: &Location, flags: i32, truncated: bool) {
     if !active() || flags & libc::O_PATH != 0 {
         return;
     }
+    on_node(loc, IN_OPEN);
     if truncated {
         on_node(loc, IN_MODIFY);
     }
-    on_node(loc, IN_OPEN);
 }
 
 /// The last reference to a description opened at `loc` went away.
@@ -600,10 +600,10 @@ impl Victim {
 pub fn on_delete(dir: &Location, name: &[u8], victim: Option<Victim>) {
     let Some(v) = victim else { return };
     v.unlinked();
+    v.finish();
     if let Some((dkey, _)) = key_of(dir.inode().as_ref()) {
         notify_key(dkey, IN_DELETE | if v.dir { IN_ISDIR } else { 0 }, 0, name);
     }
-    v.finish();
 }
 
 /// `moved` went from `old_name` in `old_dir` to `new_name` in `new_dir`,
@@ -617,6 +617,10 @@ pub fn on_rename(
     replaced: Option<Victim>,
 ) {
     let Some(m) = moved else { return };
+    if replaced.is_some_and(|r| r.key == m.key) {
+        // Two names of one node: rename does nothing.
+        return;
+    }
     static COOKIE: AtomicU32 = AtomicU32::new(1);
     let cookie = COOKIE.fetch_add(1, Ordering::Relaxed);
     let isdir = if m.dir { IN_ISDIR } else { 0 };

@@ -119,6 +119,8 @@ struct Meta {
     atime: (i64, i64),
     mtime: (i64, i64),
     ctime: (i64, i64),
+    /// An O_TMPFILE file (no name yet) that linkat may name.
+    linkable: bool,
 }
 
 /// A directory's merged entries.
@@ -279,6 +281,7 @@ impl Meta {
             atime: (st.st_atime, st.st_atime_nsec),
             mtime: (st.st_mtime, st.st_mtime_nsec),
             ctime: (st.st_ctime, st.st_ctime_nsec),
+            linkable: false,
         }
     }
 
@@ -294,6 +297,7 @@ impl Meta {
             atime: t,
             mtime: t,
             ctime: t,
+            linkable: false,
         }
     }
 }
@@ -788,6 +792,20 @@ impl Inode for OvNode {
             .map(|_| ())
     }
 
+    fn tmpfile(&self, mode: u32, owner: (u32, u32), linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
+        let inner = self.fs()?;
+        if self.dir_state()?.removed {
+            return Err(Errno::ENOENT);
+        }
+        let data = UpperData::File(Arc::new(new_memfd(c"rvisor-overlay")?));
+        let node = OvNode::new_upper(&inner, libc::S_IFREG | (mode & 0o7777), owner, data);
+        node.with_meta(|m| {
+            m.nlink = 0;
+            m.linkable = linkable;
+        })?;
+        Ok(node)
+    }
+
     fn mknod(&self, name: &[u8], mode: u32, owner: (u32, u32)) -> Result<Arc<dyn Inode>, Errno> {
         let fmt = mode & libc::S_IFMT;
         if fmt != libc::S_IFIFO && fmt != libc::S_IFSOCK {
@@ -834,7 +852,7 @@ impl Inode for OvNode {
         drop(node.copy_up()?);
         let inner = self.fs()?;
         let _ns = inner.ns();
-        if node.with_meta(|m| m.nlink)? == 0 {
+        if node.with_meta(|m| m.nlink == 0 && !m.linkable)? {
             return Err(Errno::ENOENT);
         }
         self.bind_new(name, node.clone(), inner.next_seq())?;
@@ -842,6 +860,7 @@ impl Inode for OvNode {
         node.with_meta(|m| {
             m.nlink += 1;
             m.ctime = t;
+            m.linkable = false;
         })?;
         self.touch_dir(0)
     }

@@ -53,6 +53,117 @@ pub fn sys_openat(task: &mut Task, args: &SyscallArgs) -> SysResult {
     do_open(task, args.i32(0), args.u64(1), args.i32(2), args.u32(3))
 }
 
+/// `RESOLVE_NO_XDEV`.
+const RESOLVE_NO_XDEV: u64 = 0x01;
+/// `RESOLVE_NO_MAGICLINKS`.
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+/// `RESOLVE_NO_SYMLINKS`.
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+/// `RESOLVE_BENEATH`.
+const RESOLVE_BENEATH: u64 = 0x08;
+/// `RESOLVE_IN_ROOT`.
+const RESOLVE_IN_ROOT: u64 = 0x10;
+/// `RESOLVE_CACHED`.
+const RESOLVE_CACHED: u64 = 0x20;
+/// Flags openat2 accepts (Linux's `VALID_OPEN_FLAGS`).
+const VALID_OPEN_FLAGS: u64 = (libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_SYNC
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_TMPFILE) as u32 as u64;
+/// `sizeof(struct open_how)` of its first version.
+const OPEN_HOW_SIZE_VER0: usize = 24;
+
+/// `openat2(dirfd, path, how, size)`: open(2) with a `struct open_how`
+/// (flags, mode, resolve) checked strictly and `RESOLVE_*` restrictions on
+/// the walk. `RESOLVE_CACHED` resolves normally (EAGAIN where Linux always
+/// gives it: with O_CREAT, O_TRUNC or O_TMPFILE).
+pub fn sys_openat2(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let (dirfd, path_addr, how_addr, size) = (args.i32(0), args.u64(1), args.u64(2), args.usize(3));
+    if size < OPEN_HOW_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let mut raw = vec![0u8; size];
+    task.mm.read(how_addr, &mut raw)?;
+    if raw[OPEN_HOW_SIZE_VER0..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let word = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(b)
+    };
+    let (flags, mode, resolve) = (word(0), word(1), word(2));
+    if flags & !VALID_OPEN_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let flags = flags as i32;
+    let creating = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+    if (creating && mode & !0o7777 != 0) || (!creating && mode != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let valid_resolve = RESOLVE_NO_XDEV
+        | RESOLVE_NO_MAGICLINKS
+        | RESOLVE_NO_SYMLINKS
+        | RESOLVE_BENEATH
+        | RESOLVE_IN_ROOT
+        | RESOLVE_CACHED;
+    if resolve & !valid_resolve != 0 || (resolve & RESOLVE_BENEATH != 0 && resolve & RESOLVE_IN_ROOT != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let path_flags = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC;
+    if flags & libc::O_PATH != 0 && flags & !path_flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & RESOLVE_CACHED != 0 && (flags & (libc::O_TRUNC | libc::O_CREAT) != 0 || creating) {
+        return Err(Errno::EAGAIN);
+    }
+    let how = vfs::Resolve {
+        no_xdev: resolve & RESOLVE_NO_XDEV != 0,
+        no_magiclinks: resolve & RESOLVE_NO_MAGICLINKS != 0,
+        no_symlinks: resolve & RESOLVE_NO_SYMLINKS != 0,
+        beneath: resolve & RESOLVE_BENEATH != 0,
+        in_root: resolve & RESOLVE_IN_ROOT != 0,
+    };
+    let path = task.mm.read_path(path_addr)?;
+    // The directory dirfd names (or the cwd): the anchor of BENEATH and
+    // the root of IN_ROOT.
+    let base = if how.beneath || how.in_root {
+        vfs::start_location(task, dirfd, b".")?
+    } else {
+        vfs::start_location(task, dirfd, &path)?
+    };
+    let root = if how.in_root {
+        base.clone()
+    } else {
+        task.fs.root.clone()
+    };
+    let w = vfs::Walker {
+        vfs: &task.fs.vfs,
+        root: &root,
+        creds: &task.creds,
+    };
+    let mode = mode as u32 & 0o7777 & !task.fs.umask;
+    let file = vfs::open::open_path_how(&w, &base, &path, flags | O_LARGEFILE, mode, &how)?;
+    install(task, file, flags & libc::O_CLOEXEC != 0)
+}
+
 /// `creat(path, mode)`: open with O_CREAT|O_WRONLY|O_TRUNC.
 pub fn sys_creat(task: &mut Task, args: &SyscallArgs) -> SysResult {
     do_open(

@@ -58,6 +58,10 @@ pub fn lookup(nr: u64) -> Entry {
     match nr {
         // Files: open, close, fd table (file.rs).
         SYS_open => full(file::sys_open),
+        SYS_openat2 => partial(
+            file::sys_openat2,
+            "RESOLVE_CACHED resolves without the cache-only restriction; magic links are /proc/[pid]/fd/N only",
+        ),
         SYS_openat => full(file::sys_openat),
         SYS_creat => partial(file::sys_creat, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_close => full(file::sys_close),

@@ -186,7 +186,11 @@ impl FileDescription {
             return Err(Errno::EBADF);
         }
         let mut pos = self.pos();
-        self.ops.readdir(&mut pos, sink)
+        self.ops.readdir(&mut pos, sink)?;
+        drop(pos);
+        // Linux reports every getdents as an access of the directory.
+        self.notify(crate::fs::inotify::IN_ACCESS, 1);
+        Ok(())
     }
 
     /// fstat.
