@@ -678,6 +678,21 @@ mod tests {
     }
 
     #[test]
+    fn peek_copies_without_consuming() {
+        let mut b = PipeBuf::new();
+        b.write(b"abc", 3, false);
+        b.write(&[b'd'; PIPE_BUF], PIPE_BUF, false);
+        let mut out = [0u8; 5];
+        assert_eq!(b.peek(&mut out), 5);
+        assert_eq!(&out, b"abcdd");
+        assert_eq!(b.len, 3 + PIPE_BUF);
+        let mut first = [0u8; 2];
+        assert_eq!(b.read(&mut first), 2);
+        assert_eq!(b.peek(&mut out), 5);
+        assert_eq!(&out, b"cdddd");
+    }
+
+    #[test]
     fn stat_is_a_fifo_with_one_inode_for_both_ends() {
         let (r, w) = new_pipe(0, 5, 6);
         let (a, b) = (r.stat().unwrap(), w.stat().unwrap());
