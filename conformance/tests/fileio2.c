@@ -189,6 +189,19 @@ static const char *case_o_tmpfile(void) {
     CHECK_ERR(open(path_in("plainfile"), O_TMPFILE | O_RDWR, 0600), ENOTDIR);
     CHECK_ERR(open(path_in("missing"), O_TMPFILE | O_RDWR, 0600), ENOENT);
     CHECK(unlink(path_in("plainfile")) == 0);
+    /* /dev/shm (tmpfs) too. */
+    CHECK_OK(fd, open("/dev/shm", O_TMPFILE | O_RDWR, 0600));
+    CHECK(write(fd, "shm", 3) == 3);
+    char shmname[64];
+    snprintf(shmname, sizeof shmname, "/dev/shm/rvisor-fileio2-%d", (int)getpid());
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+    CHECK(linkat(AT_FDCWD, fdpath, AT_FDCWD, shmname, AT_SYMLINK_FOLLOW) == 0);
+    CHECK(stat(shmname, &st) == 0 && st.st_size == 3 && st.st_nlink == 1);
+    CHECK(unlink(shmname) == 0);
+    close(fd);
+    CHECK_OK(fd, open("/dev/shm", O_TMPFILE | O_RDWR | O_EXCL, 0600));
+    CHECK_ERR(linkat(fd, "", AT_FDCWD, shmname, AT_EMPTY_PATH), ENOENT);
+    close(fd);
     /* A filesystem without tmpfile support (procfs; read-only in rvisor). */
     errno = 0;
     CHECK(open("/proc", O_TMPFILE | O_RDWR, 0600) == -1 && (errno == EOPNOTSUPP || errno == EROFS));
