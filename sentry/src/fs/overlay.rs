@@ -119,6 +119,8 @@ struct Meta {
     atime: (i64, i64),
     mtime: (i64, i64),
     ctime: (i64, i64),
+    /// An O_TMPFILE file (no name yet) that linkat may name.
+    linkable: bool,
 }
 
 /// A directory's merged entries.
@@ -279,6 +281,7 @@ impl Meta {
             atime: (st.st_atime, st.st_atime_nsec),
             mtime: (st.st_mtime, st.st_mtime_nsec),
             ctime: (st.st_ctime, st.st_ctime_nsec),
+            linkable: false,
         }
     }
 
@@ -294,6 +297,7 @@ impl Meta {
             atime: t,
             mtime: t,
             ctime: t,
+            linkable: false,
         }
     }
 }
@@ -624,6 +628,7 @@ impl Inode for OvNode {
                 st.st_blocks = host.st_blocks;
             }
             UpperData::Link(t) => st.st_size = t.len() as i64,
+            UpperData::None if self.fmt != libc::S_IFDIR => {}
             UpperData::None => {
                 st.st_size = if m.size > 0 { m.size } else { 4096 };
                 st.st_blocks = (st.st_size + 511) / 512;
@@ -743,6 +748,9 @@ impl Inode for OvNode {
 
     fn open(&self, flags: i32) -> Result<Box<dyn FileOps>, Errno> {
         let node = self.me()?;
+        if self.fmt == libc::S_IFIFO {
+            return super::fifo::open((self.fs()?.dev, self.ino), flags, node);
+        }
         if self.fmt == libc::S_IFREG {
             let writing = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
             if writing {
@@ -794,6 +802,29 @@ impl Inode for OvNode {
             .map(|_| ())
     }
 
+    fn tmpfile(&self, mode: u32, owner: (u32, u32), linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
+        let inner = self.fs()?;
+        if self.dir_state()?.removed {
+            return Err(Errno::ENOENT);
+        }
+        let data = UpperData::File(Arc::new(new_memfd(c"rvisor-overlay")?));
+        let node = OvNode::new_upper(&inner, libc::S_IFREG | (mode & 0o7777), owner, data);
+        node.with_meta(|m| {
+            m.nlink = 0;
+            m.linkable = linkable;
+        })?;
+        Ok(node)
+    }
+
+    fn mknod(&self, name: &[u8], mode: u32, owner: (u32, u32)) -> Result<Arc<dyn Inode>, Errno> {
+        let fmt = mode & libc::S_IFMT;
+        if fmt != libc::S_IFIFO && fmt != libc::S_IFSOCK {
+            return Err(Errno::EPERM);
+        }
+        let node = self.add_upper(name, fmt | (mode & 0o7777), owner, UpperData::None)?;
+        Ok(node)
+    }
+
     fn unlink(&self, name: &[u8]) -> Result<(), Errno> {
         let inner = self.fs()?;
         let _ns = inner.ns();
@@ -831,7 +862,7 @@ impl Inode for OvNode {
         drop(node.copy_up()?);
         let inner = self.fs()?;
         let _ns = inner.ns();
-        if node.with_meta(|m| m.nlink)? == 0 {
+        if node.with_meta(|m| m.nlink == 0 && !m.linkable)? {
             return Err(Errno::ENOENT);
         }
         self.bind_new(name, node.clone(), inner.next_seq())?;
@@ -839,6 +870,7 @@ impl Inode for OvNode {
         node.with_meta(|m| {
             m.nlink += 1;
             m.ctime = t;
+            m.linkable = false;
         })?;
         self.touch_dir(0)
     }

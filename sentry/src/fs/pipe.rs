@@ -11,7 +11,7 @@ use crate::kernel::signal::{SigInfo, SignalTarget};
 use crate::kernel::wait::{block_until, WaitQueue};
 use crate::mm::MemoryManager;
 use crate::vfs::inode::{makedev, next_ino, synthetic_stat};
-use crate::vfs::{FileDescription, FileOps, FileRef};
+use crate::vfs::{FileDescription, FileOps, FileRef, Inode};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use syscalls::structs::{Stat, Statfs};
@@ -57,6 +57,10 @@ struct PipeBuf {
     in_events: u64,
     /// Bumped by every read, resize and the last reader's close.
     out_events: u64,
+    /// Opens of a read end so far (a FIFO's writers wait for it to move).
+    read_opens: u64,
+    /// Opens of a write end so far (a FIFO's readers wait for it to move).
+    write_opens: u64,
 }
 
 /// What one attempt to write found.
@@ -80,7 +84,23 @@ impl PipeBuf {
             writers: 1,
             in_events: 0,
             out_events: 0,
+            read_opens: 1,
+            write_opens: 1,
         }
+    }
+
+    /// Copies what is there into `buf` without consuming it (tee).
+    fn peek(&self, buf: &mut [u8]) -> usize {
+        let mut done = 0;
+        for c in &self.chunks {
+            if done == buf.len() {
+                break;
+            }
+            let n = c.remaining().min(buf.len() - done);
+            buf[done..done + n].copy_from_slice(&c.data[c.off..c.off + n]);
+            done += n;
+        }
+        done
     }
 
     fn free(&self) -> usize {
@@ -238,6 +258,71 @@ impl Pipe {
         Ok(size)
     }
 
+    /// Copies up to `buf.len()` waiting bytes without consuming them (tee).
+    pub fn peek(&self, buf: &mut [u8]) -> usize {
+        self.lock().peek(buf)
+    }
+
+    /// Whether a write end is open (else an empty pipe reads as EOF).
+    pub fn has_writers(&self) -> bool {
+        self.lock().writers > 0
+    }
+
+    /// The queue notified on every change of the pipe.
+    pub fn queue(&self) -> &WaitQueue {
+        &self.queue
+    }
+
+    /// A pipe with no ends yet: the buffer behind a named pipe (FIFO),
+    /// whose ends come from [`Pipe::open_end`].
+    pub fn new_fifo() -> Arc<Pipe> {
+        let mut buf = PipeBuf::new();
+        (buf.readers, buf.writers, buf.read_opens, buf.write_opens) = (0, 0, 0, 0);
+        Arc::new(Pipe {
+            buf: Mutex::new(buf),
+            queue: WaitQueue::new(),
+            ino: next_ino(),
+            uid: 0,
+            gid: 0,
+        })
+    }
+
+    /// Opens one more end of a FIFO: reading, writing or both (`O_RDWR`);
+    /// `node` is the filesystem node the end reports in fstat. Wakes
+    /// openers waiting for a partner.
+    pub fn open_end(self: &Arc<Self>, read: bool, write: bool, node: Arc<dyn Inode>) -> Box<PipeEnd> {
+        {
+            let mut b = self.lock();
+            if read {
+                b.readers += 1;
+                b.read_opens += 1;
+                b.out_events += 1;
+            }
+            if write {
+                b.writers += 1;
+                b.write_opens += 1;
+                b.in_events += 1;
+            }
+        }
+        self.queue.notify_all();
+        let end = Box::new(PipeEnd {
+            pipe: self.clone(),
+            write_end: write && !read,
+            both: read && write,
+            packet: false,
+            node: Some(node),
+        });
+        let weak: std::sync::Weak<dyn std::any::Any + Send + Sync> = Arc::downgrade(self) as _;
+        epoll::register_special(end.as_ref(), weak);
+        end
+    }
+
+    /// (readers, writers, read-end opens, write-end opens), for FIFO opens.
+    pub fn ends(&self) -> (usize, usize, u64, u64) {
+        let b = self.lock();
+        (b.readers, b.writers, b.read_opens, b.write_opens)
+    }
+
     /// (data events, room events) counters for edge-triggered epoll.
     pub fn event_counts(&self) -> (u64, u64) {
         let b = self.lock();
@@ -249,7 +334,11 @@ impl Pipe {
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
     write_end: bool,
+    /// A FIFO opened `O_RDWR`: reads and writes, counts as both ends.
+    both: bool,
     packet: bool,
+    /// The FIFO's filesystem node (what fstat shows), `None` for pipe(2).
+    node: Option<Arc<dyn Inode>>,
 }
 
 /// Creates a pipe: (read end, write end). `flags` may hold `O_NONBLOCK` and
@@ -268,7 +357,9 @@ pub fn new_pipe(flags: i32, uid: u32, gid: u32) -> (FileRef, FileRef) {
         let end = Box::new(PipeEnd {
             pipe: pipe.clone(),
             write_end,
+            both: false,
             packet,
+            node: None,
         });
         let weak: std::sync::Weak<dyn std::any::Any + Send + Sync> = Arc::downgrade(&pipe) as _;
         epoll::register_special(end.as_ref(), weak);
@@ -373,6 +464,9 @@ impl PipeEnd {
 
 impl FileOps for PipeEnd {
     fn stat(&self) -> Result<Stat, Errno> {
+        if let Some(node) = &self.node {
+            return node.stat();
+        }
         let mut st = synthetic_stat(PIPEFS_DEV, self.pipe.ino, libc::S_IFIFO | 0o600, 0);
         st.st_uid = self.pipe.uid;
         st.st_gid = self.pipe.gid;
@@ -380,14 +474,14 @@ impl FileOps for PipeEnd {
     }
 
     fn read(&self, buf: &mut [u8], _offset: u64, nonblock: bool) -> Result<usize, Errno> {
-        if self.write_end {
+        if self.write_end && !self.both {
             return Err(Errno::EBADF);
         }
         self.do_read(buf, nonblock)
     }
 
     fn write(&self, buf: &[u8], _offset: u64, nonblock: bool) -> Result<usize, Errno> {
-        if !self.write_end {
+        if !self.write_end && !self.both {
             return Err(Errno::EBADF);
         }
         self.do_write(buf, nonblock)
@@ -405,7 +499,11 @@ impl FileOps for PipeEnd {
     }
 
     fn readiness(&self, mask: u32) -> u32 {
-        self.pipe.lock().readiness(self.write_end, mask)
+        let b = self.pipe.lock();
+        if self.both {
+            return b.readiness(false, mask) | b.readiness(true, mask);
+        }
+        b.readiness(self.write_end, mask)
     }
 
     fn wait_queue(&self) -> Option<&WaitQueue> {
@@ -413,6 +511,9 @@ impl FileOps for PipeEnd {
     }
 
     fn name(&self) -> Vec<u8> {
+        if self.node.is_some() {
+            return b"fifo".to_vec();
+        }
         format!("pipe:[{}]", self.pipe.ino).into_bytes()
     }
 
@@ -426,10 +527,11 @@ impl Drop for PipeEnd {
         epoll::unregister_special(self);
         {
             let mut b = self.pipe.lock();
-            if self.write_end {
+            if self.write_end || self.both {
                 b.writers = b.writers.saturating_sub(1);
                 b.in_events += 1;
-            } else {
+            }
+            if !self.write_end || self.both {
                 b.readers = b.readers.saturating_sub(1);
                 b.out_events += 1;
             }
@@ -573,6 +675,21 @@ mod tests {
         assert_eq!(t.join().unwrap(), 200);
         let pipe = pipe_of(&r).unwrap();
         assert_eq!(pipe.available(), DEFAULT_PIPE_SIZE - 100 - 150 + 200);
+    }
+
+    #[test]
+    fn peek_copies_without_consuming() {
+        let mut b = PipeBuf::new();
+        b.write(b"abc", 3, false);
+        b.write(&[b'd'; PIPE_BUF], PIPE_BUF, false);
+        let mut out = [0u8; 5];
+        assert_eq!(b.peek(&mut out), 5);
+        assert_eq!(&out, b"abcdd");
+        assert_eq!(b.len, 3 + PIPE_BUF);
+        let mut first = [0u8; 2];
+        assert_eq!(b.read(&mut first), 2);
+        assert_eq!(b.peek(&mut out), 5);
+        assert_eq!(&out, b"cdddd");
     }
 
     #[test]

@@ -382,6 +382,19 @@ impl Inode for ShmNode {
         Ok(node)
     }
 
+    fn tmpfile(&self, mode: u32, owner: (u32, u32), linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
+        // No name and no link: link() finds only nodes in `linked`, so an
+        // O_EXCL file, left out of it, can never be named.
+        let shared = self.shared()?;
+        let data = Data::File(new_memfd(c"rvisor-shm")?);
+        let node = ShmNode::new(&shared, libc::S_IFREG | (mode & 0o7777), owner, data);
+        node.meta().nlink = 0;
+        if linkable {
+            shared.lock().linked.insert(node.ino, Arc::downgrade(&node));
+        }
+        Ok(node)
+    }
+
     fn mkdir(&self, name: &[u8], mode: u32, owner: (u32, u32)) -> Result<(), Errno> {
         self.add_node(name, libc::S_IFDIR | (mode & 0o7777), owner, Data::Dir)
             .map(|_| ())

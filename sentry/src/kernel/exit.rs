@@ -96,6 +96,10 @@ pub fn task_exited(task: &mut Task) {
         // A thread leaving on its own: its host thread must go too.
         let _ = task.thread.inject(libc::SYS_exit, [0; 6]);
     }
+    // Close the files before the parent can see the exit (Linux's
+    // exit_files before exit_notify): a parent that waited for its child
+    // must find the child's pipe and FIFO ends closed.
+    task.fds = Arc::new(crate::vfs::FdTable::new());
     if thread_gone(&kernel, &task.shared, task.tid, task.exit_status) {
         task.thread.kill_process();
     }

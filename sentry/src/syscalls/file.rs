@@ -9,6 +9,7 @@
 
 use super::stat::{read_path_maybe_empty, target_at, Target};
 use super::{SysResult, SyscallArgs};
+use crate::fs::inotify;
 use crate::kernel::Task;
 use crate::vfs::file::{Dirent64Writer, DirentWriter};
 use crate::vfs::inode::{is_dir, is_reg, is_symlink};
@@ -50,6 +51,117 @@ pub fn sys_open(task: &mut Task, args: &SyscallArgs) -> SysResult {
 /// `openat(dirfd, path, flags, mode)`.
 pub fn sys_openat(task: &mut Task, args: &SyscallArgs) -> SysResult {
     do_open(task, args.i32(0), args.u64(1), args.i32(2), args.u32(3))
+}
+
+/// `RESOLVE_NO_XDEV`.
+const RESOLVE_NO_XDEV: u64 = 0x01;
+/// `RESOLVE_NO_MAGICLINKS`.
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+/// `RESOLVE_NO_SYMLINKS`.
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+/// `RESOLVE_BENEATH`.
+const RESOLVE_BENEATH: u64 = 0x08;
+/// `RESOLVE_IN_ROOT`.
+const RESOLVE_IN_ROOT: u64 = 0x10;
+/// `RESOLVE_CACHED`.
+const RESOLVE_CACHED: u64 = 0x20;
+/// Flags openat2 accepts (Linux's `VALID_OPEN_FLAGS`).
+const VALID_OPEN_FLAGS: u64 = (libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_SYNC
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_TMPFILE) as u32 as u64;
+/// `sizeof(struct open_how)` of its first version.
+const OPEN_HOW_SIZE_VER0: usize = 24;
+
+/// `openat2(dirfd, path, how, size)`: open(2) with a `struct open_how`
+/// (flags, mode, resolve) checked strictly and `RESOLVE_*` restrictions on
+/// the walk. `RESOLVE_CACHED` resolves normally (EAGAIN where Linux always
+/// gives it: with O_CREAT, O_TRUNC or O_TMPFILE).
+pub fn sys_openat2(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    let (dirfd, path_addr, how_addr, size) = (args.i32(0), args.u64(1), args.u64(2), args.usize(3));
+    if size < OPEN_HOW_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let mut raw = vec![0u8; size];
+    task.mm.read(how_addr, &mut raw)?;
+    if raw[OPEN_HOW_SIZE_VER0..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let word = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(b)
+    };
+    let (flags, mode, resolve) = (word(0), word(1), word(2));
+    if flags & !VALID_OPEN_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let flags = flags as i32;
+    let creating = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+    if (creating && mode & !0o7777 != 0) || (!creating && mode != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let valid_resolve = RESOLVE_NO_XDEV
+        | RESOLVE_NO_MAGICLINKS
+        | RESOLVE_NO_SYMLINKS
+        | RESOLVE_BENEATH
+        | RESOLVE_IN_ROOT
+        | RESOLVE_CACHED;
+    if resolve & !valid_resolve != 0 || (resolve & RESOLVE_BENEATH != 0 && resolve & RESOLVE_IN_ROOT != 0) {
+        return Err(Errno::EINVAL);
+    }
+    let path_flags = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC;
+    if flags & libc::O_PATH != 0 && flags & !path_flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & RESOLVE_CACHED != 0 && (flags & (libc::O_TRUNC | libc::O_CREAT) != 0 || creating) {
+        return Err(Errno::EAGAIN);
+    }
+    let how = vfs::Resolve {
+        no_xdev: resolve & RESOLVE_NO_XDEV != 0,
+        no_magiclinks: resolve & RESOLVE_NO_MAGICLINKS != 0,
+        no_symlinks: resolve & RESOLVE_NO_SYMLINKS != 0,
+        beneath: resolve & RESOLVE_BENEATH != 0,
+        in_root: resolve & RESOLVE_IN_ROOT != 0,
+    };
+    let path = task.mm.read_path(path_addr)?;
+    // The directory dirfd names (or the cwd): the anchor of BENEATH and
+    // the root of IN_ROOT.
+    let base = if how.beneath || how.in_root {
+        vfs::start_location(task, dirfd, b".")?
+    } else {
+        vfs::start_location(task, dirfd, &path)?
+    };
+    let root = if how.in_root {
+        base.clone()
+    } else {
+        task.fs.root.clone()
+    };
+    let w = vfs::Walker {
+        vfs: &task.fs.vfs,
+        root: &root,
+        creds: &task.creds,
+    };
+    let mode = mode as u32 & 0o7777 & !task.fs.umask;
+    let file = vfs::open::open_path_how(&w, &base, &path, flags | O_LARGEFILE, mode, &how)?;
+    install(task, file, flags & libc::O_CLOEXEC != 0)
 }
 
 /// `creat(path, mode)`: open with O_CREAT|O_WRONLY|O_TRUNC.
@@ -400,6 +512,7 @@ fn do_mkdir(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
     let owner = new_owner(&task.creds, &p.parent)?;
     let mode = mode & 0o1777 & !task.fs.umask;
     p.parent.inode().mkdir(&p.last, mode, owner)?;
+    inotify::on_create(&p.parent, &p.last, true);
     Ok(0)
 }
 
@@ -415,20 +528,24 @@ pub fn sys_mkdirat(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 fn do_mknod(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
     let path = task.mm.read_path(path_addr)?;
-    let regular = match mode & libc::S_IFMT {
-        0 | libc::S_IFREG => true,
-        libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => false,
+    let fmt = mode & libc::S_IFMT;
+    match fmt {
+        0 | libc::S_IFREG | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => {}
         libc::S_IFDIR => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
-    };
+    }
     let p = create_at(task, dirfd, &path)?;
-    if !regular {
+    if fmt == libc::S_IFCHR || fmt == libc::S_IFBLK {
         return Err(Errno::EPERM);
     }
     let owner = new_owner(&task.creds, &p.parent)?;
-    p.parent
-        .inode()
-        .create(&p.last, mode & 0o7777 & !task.fs.umask, owner)?;
+    let perm = mode & 0o7777 & !task.fs.umask;
+    if fmt == libc::S_IFIFO || fmt == libc::S_IFSOCK {
+        p.parent.inode().mknod(&p.last, fmt | perm, owner)?;
+    } else {
+        p.parent.inode().create(&p.last, perm, owner)?;
+    }
+    inotify::on_create(&p.parent, &p.last, false);
     Ok(0)
 }
 
@@ -448,6 +565,7 @@ fn do_symlink(task: &Task, target_addr: u64, dirfd: i32, path_addr: u64) -> SysR
     let p = create_at(task, dirfd, &path)?;
     let owner = new_owner(&task.creds, &p.parent)?;
     p.parent.inode().symlink(&p.last, &target, owner)?;
+    inotify::on_create(&p.parent, &p.last, false);
     Ok(0)
 }
 
@@ -492,6 +610,7 @@ fn do_link(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr: u
     }
     may_create(&task.creds, &p.parent)?;
     p.parent.inode().link(&p.last, old_loc.inode())?;
+    inotify::on_link(&p.parent, &p.last, old_loc.inode().as_ref());
     Ok(0)
 }
 
@@ -545,7 +664,9 @@ fn do_unlink(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     may_delete(task, &p.parent, &found)?;
+    let victim = inotify::Victim::of(found.inode().as_ref());
     p.parent.inode().unlink(&p.last)?;
+    inotify::on_delete(&p.parent, &p.last, victim);
     Ok(0)
 }
 
@@ -570,7 +691,9 @@ fn do_rmdir(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     may_delete(task, &p.parent, &found)?;
+    let victim = inotify::Victim::of(found.inode().as_ref());
     p.parent.inode().rmdir(&p.last)?;
+    inotify::on_delete(&p.parent, &p.last, victim);
     Ok(0)
 }
 
@@ -653,7 +776,15 @@ fn do_rename(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr:
             d = cur.parent();
         }
     }
+    let moved = inotify::Victim::of(src.inode().as_ref());
+    let replaced = dst.as_ref().and_then(|d| inotify::Victim::of(d.inode().as_ref()));
     po.parent.inode().rename(&po.last, pn.parent.inode(), &pn.last, flags)?;
+    if flags & EXCHANGE != 0 {
+        inotify::on_rename(&po.parent, &po.last, &pn.parent, &pn.last, moved, None);
+        inotify::on_rename(&pn.parent, &pn.last, &po.parent, &po.last, replaced, None);
+    } else {
+        inotify::on_rename(&po.parent, &po.last, &pn.parent, &pn.last, moved, replaced);
+    }
     Ok(0)
 }
 
@@ -725,6 +856,7 @@ fn setattr(task: &Task, target: &Target, attr: crate::vfs::inode::SetAttr) -> Sy
         }
     }
     inode.setattr(&attr)?;
+    inotify::on_setattr(l, &attr);
     Ok(0)
 }
 
@@ -806,6 +938,7 @@ pub fn sys_truncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
     }
     perm::check(&task.creds, &st, MAY_WRITE)?;
     loc.inode().truncate(args.u64(1))?;
+    inotify::on_node(&loc, inotify::IN_MODIFY);
     Ok(0)
 }
 
@@ -824,7 +957,11 @@ pub fn sys_ftruncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
     }
     match file.location() {
         Some(l) if l.mount.read_only => Err(Errno::EROFS),
-        Some(l) => l.inode().truncate(args.u64(1)).map(|_| 0),
+        Some(l) => {
+            l.inode().truncate(args.u64(1))?;
+            inotify::on_node(l, inotify::IN_MODIFY);
+            Ok(0)
+        }
         None => crate::fs::memfd::ftruncate_anon(&file, args.u64(1)),
     }
 }

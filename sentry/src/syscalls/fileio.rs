@@ -323,17 +323,51 @@ pub fn sys_splice(task: &mut Task, args: &SyscallArgs) -> SysResult {
     Ok(n as u64)
 }
 
-/// `tee(fd_in, fd_out, len, flags)`: validated, then EINVAL, because the
-/// pipe has no way to copy its data without consuming it yet.
+/// `tee(fd_in, fd_out, len, flags)`: copies up to `len` bytes waiting in
+/// the pipe `fd_in` into the pipe `fd_out` without consuming them. Waits
+/// for data and for room unless `SPLICE_F_NONBLOCK`; 0 when the input is
+/// empty and has no writer.
 pub fn sys_tee(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    if args.u32(3) & !SPLICE_FLAGS != 0 {
+    let flags = args.u32(3);
+    if flags & !SPLICE_FLAGS != 0 {
         return Err(Errno::EINVAL);
     }
     let inp = task.fds.get(args.i32(0))?;
     let out = task.fds.get(args.i32(1))?;
     check_readable(&inp)?;
     check_writable(&out)?;
-    Err(Errno::EINVAL)
+    let (Some(pin), Some(pout)) = (pipe::pipe_of(&inp), pipe::pipe_of(&out)) else {
+        return Err(Errno::EINVAL);
+    };
+    if std::sync::Arc::ptr_eq(&pin, &pout) {
+        return Err(Errno::EINVAL);
+    }
+    let len = args.usize(2).min(MAX_RW_COUNT);
+    if len == 0 {
+        return Ok(0);
+    }
+    let nonblock = flags & SPLICE_F_NONBLOCK != 0;
+    if pin.available() == 0 {
+        if !pin.has_writers() {
+            return Ok(0);
+        }
+        if nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        block_until(&[pin.queue()], None, || {
+            (pin.available() > 0 || !pin.has_writers()).then_some(())
+        })?;
+        if pin.available() == 0 {
+            return Ok(0);
+        }
+    }
+    let room = pipe_room(&out, &pout, nonblock)?;
+    let mut buf = vec![0u8; len.min(room).min(pin.available())];
+    let n = pin.peek(&mut buf);
+    if n == 0 {
+        return Ok(0);
+    }
+    out.ops().write(&buf[..n], 0, true).map(|n| n as u64)
 }
 
 /// `fadvise64(fd, offset, len, advice)`: validated and ignored (the page

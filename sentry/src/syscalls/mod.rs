@@ -9,6 +9,7 @@ pub mod file;
 pub mod fileio;
 pub mod futex;
 pub mod identity;
+pub mod inotify;
 pub mod lock;
 pub mod mmap;
 pub mod pipe;

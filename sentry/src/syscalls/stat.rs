@@ -11,6 +11,17 @@ use syscalls::{Errno, Pod};
 const STATX_BASIC_STATS: u32 = 0x7ff;
 /// `STATX_MNT_ID`.
 const STATX_MNT_ID: u32 = 0x1000;
+/// `STATX_MNT_ID_UNIQUE`: the never-reused mount id, when asked for.
+const STATX_MNT_ID_UNIQUE: u32 = 0x4000;
+/// `STATX_ATTR_AUTOMOUNT`.
+const STATX_ATTR_AUTOMOUNT: u64 = 0x1000;
+/// `STATX_ATTR_MOUNT_ROOT`: the node is the root of a mount.
+const STATX_ATTR_MOUNT_ROOT: u64 = 0x2000;
+/// `STATX_ATTR_DAX`.
+const STATX_ATTR_DAX: u64 = 0x20_0000;
+/// The attributes every filesystem reports knowing about (Linux's generic
+/// `attributes_mask`; none of the per-filesystem flags is ever set here).
+const GENERIC_ATTRIBUTES: u64 = STATX_ATTR_AUTOMOUNT | STATX_ATTR_MOUNT_ROOT | STATX_ATTR_DAX;
 /// `STATX__RESERVED`.
 const STATX_RESERVED: u32 = 0x8000_0000;
 /// `AT_STATX_SYNC_TYPE`.
@@ -124,6 +135,7 @@ pub fn statx_from_stat(st: &Stat, mnt_id: Option<u64>) -> Statx {
     x.stx_rdev_minor = minor(st.st_rdev);
     x.stx_dev_major = major(st.st_dev);
     x.stx_dev_minor = minor(st.st_dev);
+    x.stx_attributes_mask = GENERIC_ATTRIBUTES;
     if let Some(id) = mnt_id {
         x.stx_mask |= STATX_MNT_ID;
         x.stx_mnt_id = id;
@@ -146,6 +158,16 @@ pub fn sys_statx(task: &mut Task, args: &SyscallArgs) -> SysResult {
         Target::Loc(l) => Some(l.mount.id),
         Target::File(_) => None,
     };
-    task.mm.write_obj(args.u64(4), &statx_from_stat(&st, mnt))?;
+    let mut x = statx_from_stat(&st, mnt);
+    if let Target::Loc(l) = &target {
+        if std::sync::Arc::ptr_eq(&l.dentry, &l.mount.root) {
+            x.stx_attributes |= STATX_ATTR_MOUNT_ROOT;
+        }
+        if mask & STATX_MNT_ID_UNIQUE != 0 {
+            // Mount ids here are never reused: the same id serves both.
+            x.stx_mask = (x.stx_mask & !STATX_MNT_ID) | STATX_MNT_ID_UNIQUE;
+        }
+    }
+    task.mm.write_obj(args.u64(4), &x)?;
     Ok(0)
 }

@@ -3,8 +3,8 @@
 //! and the README's coverage figures.
 
 use super::{
-    creds, file, fileio, futex, identity, lock, mmap, pipe, poll, process, rw, signal, socket, thread, time, timer,
-    xattr, Handler,
+    creds, file, fileio, futex, identity, inotify, lock, mmap, pipe, poll, process, rw, signal, socket, thread, time,
+    timer, xattr, Handler,
 };
 use syscalls::Errno;
 
@@ -58,6 +58,10 @@ pub fn lookup(nr: u64) -> Entry {
     match nr {
         // Files: open, close, fd table (file.rs).
         SYS_open => full(file::sys_open),
+        SYS_openat2 => partial(
+            file::sys_openat2,
+            "RESOLVE_CACHED resolves without the cache-only restriction; magic links are /proc/[pid]/fd/N only",
+        ),
         SYS_openat => full(file::sys_openat),
         SYS_creat => partial(file::sys_creat, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_close => full(file::sys_close),
@@ -108,8 +112,8 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_truncate => partial(file::sys_truncate, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_ftruncate => partial(file::sys_ftruncate, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_utimensat => partial(file::sys_utimensat, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
-        SYS_mknod => partial(file::sys_mknod, "regular files only; FIFOs, sockets and devices are EPERM"),
-        SYS_mknodat => partial(file::sys_mknodat, "regular files only; FIFOs, sockets and devices are EPERM"),
+        SYS_mknod => partial(file::sys_mknod, "regular files, FIFOs and socket nodes; device nodes are EPERM"),
+        SYS_mknodat => partial(file::sys_mknodat, "regular files, FIFOs and socket nodes; device nodes are EPERM"),
         // Copies between files, memfd and read-ahead hints (fileio.rs).
         SYS_sendfile => partial(fileio::sys_sendfile, "generic copy through the sentry in 64 KiB chunks"),
         SYS_copy_file_range => partial(fileio::sys_copy_file_range, "generic copy through the sentry; never EXDEV"),
@@ -117,10 +121,18 @@ pub fn lookup(nr: u64) -> Entry {
             fileio::sys_splice,
             "copies (no page moving); pipe data read before a failed file write is lost",
         ),
-        SYS_tee => partial(fileio::sys_tee, "validates fds and flags, then EINVAL: pipes cannot be peeked yet"),
+        SYS_tee => full(fileio::sys_tee),
         SYS_fadvise64 => partial(fileio::sys_fadvise64, "validated, advice ignored"),
         SYS_readahead => partial(fileio::sys_readahead, "validated, no effect"),
         SYS_memfd_create => partial(fileio::sys_memfd_create, "backed by a host memfd; MFD_HUGETLB gives EINVAL"),
+        // inotify (inotify.rs).
+        SYS_inotify_init => full(inotify::sys_inotify_init),
+        SYS_inotify_init1 => full(inotify::sys_inotify_init1),
+        SYS_inotify_add_watch => partial(
+            inotify::sys_inotify_add_watch,
+            "changes made inside the sandbox only; IN_EXCL_UNLINK ignored; IN_DELETE_SELF at the last unlink, not the last close",
+        ),
+        SYS_inotify_rm_watch => full(inotify::sys_inotify_rm_watch),
         // Pipes and eventfds (pipe.rs).
         SYS_pipe => full(pipe::sys_pipe),
         SYS_pipe2 => partial(pipe::sys_pipe2, "O_DIRECT packet mode is fixed at creation (F_SETFL does not toggle it)"),

@@ -55,6 +55,12 @@ impl Dentry {
         })
     }
 
+    /// A child of `parent` that no cache holds: the unnamed dentry of an
+    /// O_TMPFILE file.
+    pub fn new_detached(parent: &Arc<Dentry>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        Dentry::new_child(parent, name, inode, true)
+    }
+
     /// The name in the parent directory (empty for a filesystem root).
     pub fn name(&self) -> &[u8] {
         &self.name

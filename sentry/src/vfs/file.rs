@@ -72,6 +72,16 @@ impl FileDescription {
         self.flags() & libc::O_PATH != 0
     }
 
+    /// Tells inotify about an access (`IN_ACCESS`) or change (`IN_MODIFY`)
+    /// of the file; one atomic load while nothing is watched.
+    fn notify(&self, mask: u32, n: usize) {
+        if n > 0 && crate::fs::inotify::active() {
+            if let Some(loc) = &self.location {
+                crate::fs::inotify::on_node(loc, mask);
+            }
+        }
+    }
+
     fn nonblock(&self) -> bool {
         self.flags() & libc::O_NONBLOCK != 0
     }
@@ -96,11 +106,15 @@ impl FileDescription {
     pub fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         self.readable()?;
         if !self.ops.seekable() {
-            return self.ops.read(buf, 0, self.nonblock());
+            let n = self.ops.read(buf, 0, self.nonblock())?;
+            self.notify(crate::fs::inotify::IN_ACCESS, n);
+            return Ok(n);
         }
         let mut pos = self.pos();
         let n = self.ops.read(buf, *pos, self.nonblock())?;
         *pos += n as u64;
+        drop(pos);
+        self.notify(crate::fs::inotify::IN_ACCESS, n);
         Ok(n)
     }
 
@@ -110,7 +124,9 @@ impl FileDescription {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
-        self.ops.read(buf, offset, self.nonblock())
+        let n = self.ops.read(buf, offset, self.nonblock())?;
+        self.notify(crate::fs::inotify::IN_ACCESS, n);
+        Ok(n)
     }
 
     /// Positional read for the loader and the kernel (same as `pread`).
@@ -122,7 +138,9 @@ impl FileDescription {
     pub fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
         self.writable()?;
         if !self.ops.seekable() {
-            return self.ops.write(buf, 0, self.nonblock());
+            let n = self.ops.write(buf, 0, self.nonblock())?;
+            self.notify(crate::fs::inotify::IN_MODIFY, n);
+            return Ok(n);
         }
         let mut pos = self.pos();
         if self.flags() & libc::O_APPEND != 0 {
@@ -130,6 +148,8 @@ impl FileDescription {
         }
         let n = self.ops.write(buf, *pos, self.nonblock())?;
         *pos += n as u64;
+        drop(pos);
+        self.notify(crate::fs::inotify::IN_MODIFY, n);
         Ok(n)
     }
 
@@ -139,7 +159,9 @@ impl FileDescription {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
-        self.ops.write(buf, offset, self.nonblock())
+        let n = self.ops.write(buf, offset, self.nonblock())?;
+        self.notify(crate::fs::inotify::IN_MODIFY, n);
+        Ok(n)
     }
 
     /// `lseek`.
@@ -164,7 +186,11 @@ impl FileDescription {
             return Err(Errno::EBADF);
         }
         let mut pos = self.pos();
-        self.ops.readdir(&mut pos, sink)
+        self.ops.readdir(&mut pos, sink)?;
+        drop(pos);
+        // Linux reports every getdents as an access of the directory.
+        self.notify(crate::fs::inotify::IN_ACCESS, 1);
+        Ok(())
     }
 
     /// fstat.
@@ -193,6 +219,14 @@ impl FileDescription {
         match &self.location {
             Some(loc) => loc.path(),
             None => self.ops.name(),
+        }
+    }
+}
+
+impl Drop for FileDescription {
+    fn drop(&mut self) {
+        if let Some(loc) = &self.location {
+            crate::fs::inotify::on_close(loc, self.flags());
         }
     }
 }

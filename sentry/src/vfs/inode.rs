@@ -119,6 +119,19 @@ pub trait Inode: Send + Sync {
         Err(Errno::EPERM)
     }
 
+    /// For a procfs "magic" link (`/proc/[pid]/fd/N`): where following it
+    /// leads, the open file's own place (not a path walk of its target).
+    fn magic_link(&self) -> Option<Result<super::mount::Location, Errno>> {
+        None
+    }
+
+    /// Creates an unnamed regular file in this directory (O_TMPFILE) with
+    /// permission bits `mode`; `linkable`: linkat may give it a name
+    /// (not with O_EXCL).
+    fn tmpfile(&self, _mode: u32, _owner: (u32, u32), _linkable: bool) -> Result<Arc<dyn Inode>, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
     /// The concrete node, for filesystems that must recognise their own
     /// nodes when handed one (link and rename targets).
     fn as_any(&self) -> Option<&dyn std::any::Any> {

@@ -39,7 +39,7 @@ pub use fdtable::FdTable;
 pub use file::{FileDescription, FileRef};
 pub use inode::{DirentOut, FileOps, FileSystem, Inode, RawDirent};
 pub use mount::{Location, Mount, Vfs};
-pub use walk::{LastKind, ParentOf, Walker};
+pub use walk::{LastKind, ParentOf, Resolve, Walker};
 
 use crate::kernel::{Credentials, Task};
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use super::file::{DirFile, FileDescription, FileRef, PathFile};
 use super::inode::{is_dir, is_reg, is_symlink};
 use super::mount::Location;
 use super::perm::{self, MAY_EXEC, MAY_READ, MAY_WRITE};
-use super::walk::{LastKind, Walker};
+use super::walk::{LastKind, Resolve, Walker};
 use crate::kernel::Credentials;
 use syscalls::Errno;
 
@@ -60,34 +60,45 @@ pub fn open_path(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32) -> R
 /// creates a missing file with permission bits `mode` (umask already
 /// applied).
 pub fn open_path_mode(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32, mode: u32) -> Result<FileRef, Errno> {
+    open_path_how(w, start, path, flags, mode, &Resolve::default())
+}
+
+/// [`open_path_mode`] under openat2's restrictions `how`.
+pub fn open_path_how(
+    w: &Walker<'_>,
+    start: &Location,
+    path: &[u8],
+    flags: i32,
+    mode: u32,
+    how: &Resolve,
+) -> Result<FileRef, Errno> {
     let mut flags = flags;
     if flags & libc::O_PATH != 0 {
         flags &= O_PATH_KEEP;
     }
-    if flags & libc::O_TMPFILE == libc::O_TMPFILE {
-        if flags & libc::O_ACCMODE == libc::O_RDONLY {
+    if flags & O_TMPFILE_BIT != 0 {
+        if flags & (libc::O_TMPFILE | libc::O_CREAT) != libc::O_TMPFILE || flags & libc::O_ACCMODE == libc::O_RDONLY {
             return Err(Errno::EINVAL);
         }
-        let dir = w.resolve(start, path, true)?;
-        if !is_dir(dir.inode().stat()?.st_mode) {
-            return Err(Errno::ENOTDIR);
-        }
-        return Err(create_error(w.creds, &dir));
+        let dir = w.resolve_with(start, path, true, how)?;
+        return open_tmpfile(w, dir, flags, mode);
     }
     let loc = if flags & libc::O_CREAT != 0 {
         if flags & libc::O_DIRECTORY != 0 {
             return Err(Errno::EINVAL);
         }
-        let p = w.resolve_parent(start, path)?;
+        let p = w.resolve_parent_with(start, path, how)?;
         if p.kind != LastKind::Normal {
             return Err(Errno::EISDIR);
         }
-        match w.lookup_in(&p.parent, &p.last)? {
+        match w.lookup_in_with(&p.parent, &p.last, how)? {
             None if p.trailing_slash => return Err(Errno::EISDIR),
             None => {
                 may_create(w.creds, &p.parent)?;
                 let owner = new_owner(w.creds, &p.parent)?;
-                p.parent.inode().create(&p.last, mode & 0o7777, owner)?;
+                let node = p.parent.inode().create(&p.last, mode & 0o7777, owner)?;
+                crate::fs::inotify::on_create(&p.parent, &p.last, false);
+                drop(node);
                 // The new file is opened with the access asked for whatever
                 // its mode, as Linux does.
                 let loc = w.lookup_in(&p.parent, &p.last)?.ok_or(Errno::ENOENT)?;
@@ -102,7 +113,7 @@ pub fn open_path_mode(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32,
                     if flags & libc::O_NOFOLLOW != 0 {
                         return Err(Errno::ELOOP);
                     }
-                    match w.resolve(start, path, true) {
+                    match w.resolve_with(start, path, true, how) {
                         // A dangling link: O_CREAT would create its target.
                         Err(Errno::ENOENT) => return Err(create_error(w.creds, &p.parent)),
                         r => r?,
@@ -116,9 +127,32 @@ pub fn open_path_mode(w: &Walker<'_>, start: &Location, path: &[u8], flags: i32,
             }
         }
     } else {
-        w.resolve(start, path, flags & libc::O_NOFOLLOW == 0)?
+        w.resolve_with(start, path, flags & libc::O_NOFOLLOW == 0, how)?
     };
     open_location(w, loc, flags)
+}
+
+/// `__O_TMPFILE`, the bit O_TMPFILE adds to O_DIRECTORY.
+const O_TMPFILE_BIT: i32 = libc::O_TMPFILE & !libc::O_DIRECTORY;
+
+/// O_TMPFILE: an unnamed regular file in directory `dir` (ENOTDIR for
+/// anything else), permission bits `mode`; EOPNOTSUPP where the
+/// filesystem cannot. Without O_EXCL linkat may name it later.
+fn open_tmpfile(w: &Walker<'_>, dir: Location, flags: i32, mode: u32) -> Result<FileRef, Errno> {
+    if !is_dir(dir.inode().stat()?.st_mode) {
+        return Err(Errno::ENOTDIR);
+    }
+    may_create(w.creds, &dir)?;
+    let owner = new_owner(w.creds, &dir)?;
+    let node = dir.inode().tmpfile(mode & 0o7777, owner, flags & libc::O_EXCL == 0)?;
+    let name = format!("#{}", node.stat()?.st_ino).into_bytes();
+    let loc = Location {
+        mount: dir.mount.clone(),
+        dentry: super::Dentry::new_detached(&dir.dentry, &name, node.clone()),
+    };
+    let ops = node.open(flags & !libc::O_TMPFILE)?;
+    crate::fs::inotify::on_open(&loc, flags, false);
+    Ok(FileDescription::new(ops, flags, Some(loc)))
 }
 
 /// Opens an already resolved location with open(2) `flags`.
@@ -168,6 +202,8 @@ fn open_checked(w: &Walker<'_>, loc: Location, flags: i32, check_perm: bool) -> 
     } else {
         loc.inode().open(flags)?
     };
+    // A new file (opened without the permission check) is not truncated.
+    crate::fs::inotify::on_open(&loc, flags, trunc && is_reg(mode) && check_perm);
     Ok(FileDescription::new(ops, flags, Some(loc)))
 }
 

@@ -49,6 +49,23 @@ pub struct ParentOf {
     pub trailing_slash: bool,
 }
 
+/// openat2's restrictions on a resolution (`RESOLVE_*`; `RESOLVE_IN_ROOT`
+/// is a [`Walker`] whose root is the starting directory).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Resolve {
+    /// `RESOLVE_NO_XDEV`: crossing a mount point (either way) is EXDEV.
+    pub no_xdev: bool,
+    /// `RESOLVE_NO_MAGICLINKS`: procfs magic links are ELOOP.
+    pub no_magiclinks: bool,
+    /// `RESOLVE_NO_SYMLINKS`: every symlink followed is ELOOP.
+    pub no_symlinks: bool,
+    /// `RESOLVE_BENEATH`: leaving the starting directory (absolute paths
+    /// and symlinks, `..` above it) is EXDEV.
+    pub beneath: bool,
+    /// `RESOLVE_IN_ROOT`: magic links (which could leave the root) are EXDEV.
+    pub in_root: bool,
+}
+
 /// A resolver bound to a task's view: its mount tree, root and credentials.
 pub struct Walker<'a> {
     /// The mount tree.
@@ -71,12 +88,26 @@ impl Walker<'_> {
     /// Resolves `path` from `start`. With `follow` false a final symlink is
     /// returned itself (lstat, O_NOFOLLOW); a trailing slash always follows.
     pub fn resolve(&self, start: &Location, path: &[u8], follow: bool) -> Result<Location, Errno> {
+        self.resolve_with(start, path, follow, &Resolve::default())
+    }
+
+    /// [`resolve`](Walker::resolve) under openat2's restrictions `how`.
+    pub fn resolve_with(&self, start: &Location, path: &[u8], follow: bool, how: &Resolve) -> Result<Location, Errno> {
         let mut links = 0;
-        self.walk(start, path, follow, &mut links)
+        self.walk(start, path, follow, &mut links, how)
     }
 
     /// Resolves all but the last component of `path`.
     pub fn resolve_parent(&self, start: &Location, path: &[u8]) -> Result<ParentOf, Errno> {
+        self.resolve_parent_with(start, path, &Resolve::default())
+    }
+
+    /// [`resolve_parent`](Walker::resolve_parent) under openat2's
+    /// restrictions `how`.
+    pub fn resolve_parent_with(&self, start: &Location, path: &[u8], how: &Resolve) -> Result<ParentOf, Errno> {
+        if how.beneath && path.first() == Some(&b'/') {
+            return Err(Errno::EXDEV);
+        }
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -98,7 +129,7 @@ impl Walker<'_> {
         let parent = if dir.is_empty() {
             start.clone()
         } else {
-            self.resolve(start, dir, true)?
+            self.resolve_with(start, dir, true, how)?
         };
         let st = parent.inode().stat()?;
         if !is_dir(st.st_mode) {
@@ -139,6 +170,16 @@ impl Walker<'_> {
         self.child(dir, &[name])
     }
 
+    /// [`lookup_in`](Walker::lookup_in) under openat2's restrictions `how`
+    /// (the last component of a creating open).
+    pub fn lookup_in_with(&self, dir: &Location, name: &[u8], how: &Resolve) -> Result<Option<Location>, Errno> {
+        let found = self.lookup_in(dir, name)?;
+        if how.no_xdev && found.as_ref().is_some_and(|f| !Arc::ptr_eq(&f.mount, &dir.mount)) {
+            return Err(Errno::EXDEV);
+        }
+        Ok(found)
+    }
+
     fn child(&self, dir: &Location, names: &[&[u8]]) -> Result<Option<Location>, Errno> {
         let Some(d): Option<Arc<Dentry>> = dir.dentry.lookup(names)? else {
             return Ok(None);
@@ -149,9 +190,19 @@ impl Walker<'_> {
         })))
     }
 
-    fn walk(&self, start: &Location, path: &[u8], follow: bool, links: &mut u32) -> Result<Location, Errno> {
+    fn walk(
+        &self,
+        start: &Location,
+        path: &[u8],
+        follow: bool,
+        links: &mut u32,
+        how: &Resolve,
+    ) -> Result<Location, Errno> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
+        }
+        if path[0] == b'/' && how.beneath {
+            return Err(Errno::EXDEV);
         }
         let mut cur = if path[0] == b'/' {
             self.root.clone()
@@ -172,7 +223,14 @@ impl Walker<'_> {
                 continue;
             }
             if name == b".." {
-                cur = cur.parent(self.root);
+                if how.beneath && cur.same(start) {
+                    return Err(Errno::EXDEV);
+                }
+                let up = cur.parent(self.root);
+                if how.no_xdev && !Arc::ptr_eq(&up.mount, &cur.mount) {
+                    return Err(Errno::EXDEV);
+                }
+                cur = up;
                 continue;
             }
             if name.len() > NAME_MAX {
@@ -188,17 +246,41 @@ impl Walker<'_> {
                     .map(Vec::as_slice),
             );
             let next = self.child(&cur, &batch)?.ok_or(Errno::ENOENT)?;
+            if how.no_xdev && !Arc::ptr_eq(&next.mount, &cur.mount) {
+                return Err(Errno::EXDEV);
+            }
             let nst = next.inode().stat()?;
             if is_symlink(nst.st_mode) && (!is_last || follow || must_dir) {
                 *links += 1;
-                if *links > MAX_SYMLINKS {
+                if *links > MAX_SYMLINKS || how.no_symlinks {
                     return Err(Errno::ELOOP);
+                }
+                if let Some(jump) = next.inode().magic_link() {
+                    // A procfs link to an open file: to the file itself.
+                    if how.no_magiclinks {
+                        return Err(Errno::ELOOP);
+                    }
+                    if how.beneath || how.in_root {
+                        return Err(Errno::EXDEV);
+                    }
+                    // Files without a place (pipes, host stdio) fall back
+                    // to walking the link's text.
+                    if let Ok(place) = jump {
+                        cur = place;
+                        continue;
+                    }
                 }
                 let target = next.inode().readlink()?;
                 if target.is_empty() {
                     return Err(Errno::ENOENT);
                 }
                 if target[0] == b'/' {
+                    if how.beneath {
+                        return Err(Errno::EXDEV);
+                    }
+                    if how.no_xdev && !Arc::ptr_eq(&self.root.mount, &cur.mount) {
+                        return Err(Errno::EXDEV);
+                    }
                     cur = self.root.clone();
                 }
                 if is_last && target.last() == Some(&b'/') {

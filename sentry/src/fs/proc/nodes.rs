@@ -225,10 +225,14 @@ impl FileOps for ProcData {
 /// Computes a symlink's target at readlink.
 pub type LinkTarget = Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>;
 
+/// Computes where a magic link leads (the open file's place).
+pub type MagicTarget = Box<dyn Fn() -> Result<crate::vfs::Location, Errno> + Send + Sync>;
+
 /// A symlink whose target is computed when it is read or followed.
 pub struct ProcLink {
     stat: Stat,
     target: LinkTarget,
+    magic: Option<MagicTarget>,
 }
 
 impl ProcLink {
@@ -244,7 +248,26 @@ impl ProcLink {
                 },
             ),
             target,
+            magic: None,
         })
+    }
+
+    /// A magic link (`fd/N`): reads as `target`, but following it leads to
+    /// the place `magic` computes.
+    pub fn magic_node(key: &str, uid: u32, gid: u32, target: LinkTarget, magic: MagicTarget) -> Arc<dyn Inode> {
+        let link = ProcLink {
+            stat: make_stat(
+                key,
+                Attr {
+                    mode: libc::S_IFLNK | 0o777,
+                    uid,
+                    gid,
+                },
+            ),
+            target,
+            magic: Some(magic),
+        };
+        Arc::new(link)
     }
 }
 
@@ -257,6 +280,10 @@ impl Inode for ProcLink {
 
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
         (self.target)()
+    }
+
+    fn magic_link(&self) -> Option<Result<crate::vfs::Location, Errno>> {
+        self.magic.as_ref().map(|m| m())
     }
 
     fn cacheable(&self) -> bool {

@@ -490,11 +490,15 @@ impl DirSource for FdDir {
             ))
         } else {
             let key = format!("{}/fd/{fd}", t.key());
-            Some(ProcLink::node(
+            Some(ProcLink::magic_node(
                 &key,
                 uid,
                 gid,
                 Box::new(move || Ok(fd_table(t)?.get(fd).map_err(|_| Errno::ENOENT)?.path())),
+                Box::new(move || {
+                    let file = fd_table(t)?.get(fd).map_err(|_| Errno::ENOENT)?;
+                    file.location().cloned().ok_or(Errno::ENOENT)
+                }),
             ))
         }
     }

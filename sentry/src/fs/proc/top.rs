@@ -273,6 +273,23 @@ fn sys_dir() -> Arc<dyn Inode> {
         "sys/fs",
         vec![
             ("file-max", fixed("sys/fs/file-max", "9223372036854775807\n")),
+            (
+                "inotify",
+                dir(
+                    "sys/fs/inotify",
+                    vec![
+                        (
+                            "max_queued_events",
+                            fixed("sys/fs/inotify/max_queued_events", "16384\n"),
+                        ),
+                        (
+                            "max_user_instances",
+                            fixed("sys/fs/inotify/max_user_instances", "128\n"),
+                        ),
+                        ("max_user_watches", fixed("sys/fs/inotify/max_user_watches", "65536\n")),
+                    ],
+                ),
+            ),
             ("nr_open", fixed("sys/fs/nr_open", "1048576\n")),
             ("pipe-max-size", fixed("sys/fs/pipe-max-size", "1048576\n")),
         ],
