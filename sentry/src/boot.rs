@@ -87,6 +87,8 @@ fn default_overlay() -> bool {
 
 /// Runs the sandbox to completion and returns the exit status the sentry
 /// process must exit with (the init's status, or 128+N if a signal ended it).
-pub fn run(config: BootConfig, gofer_socket: OwnedFd) -> i32 {
-    crate::kernel::run_sandbox(config, gofer_socket)
+/// `mount_sockets` holds one gofer socket for each `Bind` mount of
+/// `config.mounts`, in order.
+pub fn run(config: BootConfig, gofer_socket: OwnedFd, mount_sockets: Vec<OwnedFd>) -> i32 {
+    crate::kernel::run_sandbox(config, gofer_socket, mount_sockets)
 }

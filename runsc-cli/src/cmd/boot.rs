@@ -23,6 +23,10 @@ pub struct BootArgs {
     /// Log every guest system call.
     #[arg(long)]
     pub strace: bool,
+    /// The sockets to the gofer for the bind mounts of the configuration,
+    /// in the order of its `Bind` mounts.
+    #[arg(long, value_name = "N,M,...", value_delimiter = ',')]
+    pub mount_fds: Vec<i32>,
 }
 
 /// Upper bound on the config size: a config is argv + env, far below this.
@@ -42,12 +46,20 @@ pub fn run(global: &GlobalFlags, args: BootArgs) -> Result<u8, CliError> {
     if args.gofer_fd == args.config_fd {
         return Err(CliError::SameFd("gofer-fd", "config-fd"));
     }
+    if args.mount_fds.contains(&args.gofer_fd) || args.mount_fds.contains(&args.config_fd) {
+        return Err(CliError::SameFd("mount-fds", "gofer-fd/config-fd"));
+    }
     let config_fd = super::take_fd("config-fd", args.config_fd)?;
     let gofer = super::take_fd("gofer-fd", args.gofer_fd)?;
+    let mount_sockets = args
+        .mount_fds
+        .iter()
+        .map(|&fd| super::take_fd("mount-fds", fd))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut config = read_config(std::fs::File::from(config_fd))?;
     config.strace |= strace;
     tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "booting sandbox");
-    let status = sentry::boot::run(config, gofer);
+    let status = sentry::boot::run(config, gofer, mount_sockets);
     std::process::exit(status)
 }
 

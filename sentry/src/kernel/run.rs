@@ -37,8 +37,8 @@ const SA_NODEFER: u64 = 0x4000_0000;
 const SA_RESETHAND: u64 = 0x8000_0000;
 
 /// Boots the kernel and runs the init to completion; returns the exit code.
-pub fn run_sandbox(config: BootConfig, gofer_socket: OwnedFd) -> i32 {
-    match boot_and_run(config, gofer_socket) {
+pub fn run_sandbox(config: BootConfig, gofer_socket: OwnedFd, mount_sockets: Vec<OwnedFd>) -> i32 {
+    match boot_and_run(config, gofer_socket, mount_sockets) {
         Ok(status) => status.host_exit_code(),
         Err(BootError::Exec(path, e)) => {
             eprintln!("runsc: {path}: {}", e.description());
@@ -73,9 +73,16 @@ pub enum BootError {
     /// The configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(&'static str),
+    /// A mount of the boot mount list failed.
+    #[error("{0}")]
+    Mount(#[from] crate::fs::mounts::BootMountError),
 }
 
-fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus, BootError> {
+fn boot_and_run(
+    config: BootConfig,
+    gofer_socket: OwnedFd,
+    mount_sockets: Vec<OwnedFd>,
+) -> Result<ExitStatus, BootError> {
     let program = config.argv.first().ok_or(BootError::Config("empty argv"))?.clone();
     // Termination signals sent to the sentry from outside become guest
     // signals for the init: block them in every sentry thread (the mask is
@@ -93,6 +100,11 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd) -> Result<ExitStatus,
         vfs::Vfs::new(gofer)
     }
     .map_err(BootError::Vfs)?;
+    if config.root_readonly {
+        let root = vfs.root();
+        root.mount.set_flags(root.mount.flags() | vfs::mount::flags::RDONLY);
+    }
+    crate::fs::mounts::apply_boot_mounts(&vfs, &config.mounts, mount_sockets)?;
     let kernel = Arc::new(Kernel {
         hostname: Mutex::new(config.hostname.clone()),
         domainname: Mutex::new("(none)".to_string()),

@@ -254,8 +254,15 @@ fn do_access(task: &Task, dirfd: i32, path_addr: u64, mode: i32, flags: i32) -> 
     if mode & MAY_WRITE != 0 {
         if let Target::Loc(l) = &target {
             let m = st.st_mode;
-            if l.mount.read_only && (is_reg(m) || is_dir(m) || is_symlink(m)) {
+            if l.mount.read_only() && (is_reg(m) || is_dir(m) || is_symlink(m)) {
                 return Err(Errno::EROFS);
+            }
+        }
+    }
+    if mode & MAY_EXEC != 0 {
+        if let Target::Loc(l) = &target {
+            if l.mount.noexec() && is_reg(st.st_mode) {
+                return Err(Errno::EACCES);
             }
         }
     }
@@ -412,20 +419,26 @@ pub fn sys_mkdirat(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 fn do_mknod(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
     let path = task.mm.read_path(path_addr)?;
-    let regular = match mode & libc::S_IFMT {
+    let kind = mode & libc::S_IFMT;
+    let regular = match kind {
         0 | libc::S_IFREG => true,
         libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK => false,
         libc::S_IFDIR => return Err(Errno::EPERM),
         _ => return Err(Errno::EINVAL),
     };
     let p = create_at(task, dirfd, &path)?;
-    if !regular {
-        return Err(Errno::EPERM);
-    }
     let owner = new_owner(&task.creds, &p.parent)?;
-    p.parent
-        .inode()
-        .create(&p.last, mode & 0o7777 & !task.fs.umask, owner)?;
+    let perms = mode & 0o7777 & !task.fs.umask;
+    if !regular {
+        // Device nodes are not made inside the sandbox; FIFOs and socket
+        // nodes where the filesystem has them (tmpfs).
+        if kind == libc::S_IFCHR || kind == libc::S_IFBLK {
+            return Err(Errno::EPERM);
+        }
+        p.parent.inode().mknod(&p.last, kind | perms, owner)?;
+        return Ok(0);
+    }
+    p.parent.inode().create(&p.last, perms, owner)?;
     Ok(0)
 }
 
@@ -506,7 +519,7 @@ pub fn sys_linkat(task: &mut Task, args: &SyscallArgs) -> SysResult {
 /// EROFS, write and search permission on `dir`, and in a sticky
 /// directory ownership of the victim or the directory (or root).
 fn may_delete(task: &Task, dir: &Location, victim: &Location) -> Result<(), Errno> {
-    if dir.mount.read_only {
+    if dir.mount.read_only() {
         return Err(Errno::EROFS);
     }
     if Arc::ptr_eq(&victim.dentry, &victim.mount.root) {
@@ -527,7 +540,7 @@ fn do_unlink(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
     if p.kind != LastKind::Normal {
         return Err(Errno::EISDIR);
     }
-    if p.parent.mount.read_only {
+    if p.parent.mount.read_only() {
         return Err(Errno::EROFS);
     }
     let found = task
@@ -555,7 +568,7 @@ fn do_rmdir(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
         LastKind::Root => return Err(Errno::EBUSY),
         LastKind::Normal => {}
     }
-    if p.parent.mount.read_only {
+    if p.parent.mount.read_only() {
         return Err(Errno::EROFS);
     }
     let found = task
@@ -618,7 +631,7 @@ fn do_rename(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr:
     if !Arc::ptr_eq(&po.parent.mount, &pn.parent.mount) {
         return Err(Errno::EXDEV);
     }
-    if po.parent.mount.read_only {
+    if po.parent.mount.read_only() {
         return Err(Errno::EROFS);
     }
     let w = task.fs.walker(&task.creds);
@@ -701,7 +714,7 @@ fn setattr(task: &Task, target: &Target, attr: crate::vfs::inode::SetAttr) -> Sy
     let Target::Loc(l) = target else {
         return Err(Errno::EPERM);
     };
-    if l.mount.read_only {
+    if l.mount.read_only() {
         return Err(Errno::EROFS);
     }
     let inode = l.dentry.inode.clone();
@@ -798,7 +811,7 @@ pub fn sys_truncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if !is_reg(st.st_mode) {
         return Err(Errno::EINVAL);
     }
-    if loc.mount.read_only {
+    if loc.mount.read_only() {
         return Err(Errno::EROFS);
     }
     perm::check(&task.creds, &st, MAY_WRITE)?;
@@ -820,7 +833,7 @@ pub fn sys_ftruncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
         return Err(Errno::EINVAL);
     }
     match file.location() {
-        Some(l) if l.mount.read_only => Err(Errno::EROFS),
+        Some(l) if l.mount.read_only() => Err(Errno::EROFS),
         Some(l) => l.inode().truncate(args.u64(1)).map(|_| 0),
         None => crate::fs::memfd::ftruncate_anon(&file, args.u64(1)),
     }

@@ -11,6 +11,7 @@ pub mod futex;
 pub mod identity;
 pub mod lock;
 pub mod mmap;
+pub mod mount;
 pub mod pipe;
 pub mod poll;
 pub mod process;

@@ -3,8 +3,8 @@
 //! and the README's coverage figures.
 
 use super::{
-    creds, file, fileio, futex, identity, lock, mmap, pipe, poll, process, rw, signal, socket, thread, time, timer,
-    xattr, Handler,
+    creds, file, fileio, futex, identity, lock, mmap, mount, pipe, poll, process, rw, signal, socket, thread, time,
+    timer, xattr, Handler,
 };
 use syscalls::Errno;
 
@@ -86,6 +86,16 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_getdents => full(file::sys_getdents),
         SYS_statfs => full(file::sys_statfs),
         SYS_fstatfs => full(file::sys_fstatfs),
+        // The mount tree (mount.rs).
+        SYS_mount => partial(
+            mount::sys_mount,
+            "tmpfs, proc, sysfs, mqueue, cgroup2, bind (MS_REC), remount (MS_BIND too); propagation is private only (MS_SHARED/MS_UNBINDABLE EINVAL); no MS_MOVE",
+        ),
+        SYS_umount2 => partial(mount::sys_umount2, "MNT_EXPIRE never expires a mount (EAGAIN)"),
+        SYS_unshare => partial(
+            mount::sys_unshare,
+            "CLONE_NEWNS succeeds without a new mount namespace; CLONE_FILES, CLONE_FS; other namespaces EPERM",
+        ),
         SYS_mkdir => partial(file::sys_mkdir, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_mkdirat => partial(file::sys_mkdirat, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_unlink => partial(file::sys_unlink, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
@@ -108,8 +118,8 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_truncate => partial(file::sys_truncate, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_ftruncate => partial(file::sys_ftruncate, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_utimensat => partial(file::sys_utimensat, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
-        SYS_mknod => partial(file::sys_mknod, "regular files only; FIFOs, sockets and devices are EPERM"),
-        SYS_mknodat => partial(file::sys_mknodat, "regular files only; FIFOs, sockets and devices are EPERM"),
+        SYS_mknod => partial(file::sys_mknod, "regular files, and FIFO and socket nodes on tmpfs (a FIFO node cannot be opened yet: ENXIO); devices are EPERM"),
+        SYS_mknodat => partial(file::sys_mknodat, "regular files, and FIFO and socket nodes on tmpfs (a FIFO node cannot be opened yet: ENXIO); devices are EPERM"),
         // Copies between files, memfd and read-ahead hints (fileio.rs).
         SYS_sendfile => partial(fileio::sys_sendfile, "generic copy through the sentry in 64 KiB chunks"),
         SYS_copy_file_range => partial(fileio::sys_copy_file_range, "generic copy through the sentry; never EXDEV"),
