@@ -22,10 +22,12 @@ pub const FILE_BIND_NAME: &[u8] = b"file";
 /// a directory (the sentry cannot look at host paths itself).
 pub const FILE_BIND_OPTION: &str = "rvisor-file-bind";
 
-/// A new filesystem of type `fstype` with mount data `data`: its root,
-/// the filesystem object and the canonical type name. ENODEV for types
-/// the sandbox does not have.
-pub fn new_filesystem(fstype: &str, data: &str) -> Result<(Arc<dyn Inode>, Arc<dyn FileSystem>, &'static str), Errno> {
+/// A new filesystem: its root, the filesystem object and its type name.
+pub type NewFs = (Arc<dyn Inode>, Arc<dyn FileSystem>, &'static str);
+
+/// A new filesystem of type `fstype` with mount data `data`. ENODEV for
+/// types the sandbox does not have.
+pub fn new_filesystem(fstype: &str, data: &str) -> Result<NewFs, Errno> {
     Ok(match fstype {
         "tmpfs" => {
             let fs = TmpFs::with_options(&TmpfsOptions::parse(data)?, super::TMPFS_MAGIC);
