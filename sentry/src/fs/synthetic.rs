@@ -10,8 +10,10 @@ use syscalls::structs::{Stat, Statfs};
 use syscalls::Errno;
 
 /// A fresh anonymous device number (major 0), one per in-sentry filesystem.
+/// Minors start high so that they do not meet the host's own anonymous
+/// devices (small minors) that gofer-served files report.
 pub fn anon_dev() -> u64 {
-    static NEXT: AtomicU32 = AtomicU32::new(16);
+    static NEXT: AtomicU32 = AtomicU32::new(1024);
     makedev(0, NEXT.fetch_add(1, Ordering::Relaxed))
 }
 

@@ -477,24 +477,51 @@ impl TmpNode {
             return Ok(0);
         }
         let end = offset.checked_add(len as u64).ok_or(Errno::EFBIG)?;
-        let (size, allocated) = self.host_stat()?;
-        // Pages below the end of a file without holes are allocated
-        // already; in a sparse file, count every page of the range.
-        let size_pages = size.div_ceil(PAGE) * PAGE;
         let first = offset / PAGE * PAGE;
-        let covered = if allocated >= size_pages { size_pages } else { first };
-        let start_new = covered.max(first);
-        let worst = (end.div_ceil(PAGE) * PAGE).saturating_sub(start_new);
+        let page_end = end.div_ceil(PAGE) * PAGE;
+        let (worst, first_hole) = self.holes_in(first, page_end)?;
         let used = shared.used.load(Ordering::Relaxed);
         if used.saturating_add(worst) <= limit {
             return Ok(len);
         }
+        // Up to the first hole is allocated already; past it, what room is left.
         let room = limit.saturating_sub(used);
-        let fits = (start_new + room).saturating_sub(offset).min(len as u64) as usize;
+        let fits = (first_hole + room).saturating_sub(offset).min(len as u64) as usize;
         if fits == 0 {
             return Err(Errno::ENOSPC);
         }
         Ok(fits)
+    }
+
+    /// The bytes of [start, end) that hold no pages yet (the memfd's holes,
+    /// and everything past its end), and where the first such byte is.
+    fn holes_in(&self, start: u64, end: u64) -> Result<(u64, u64), Errno> {
+        let fd = self.memfd()?;
+        let seek = |pos: u64, whence: i32| -> Option<u64> {
+            let pos = i64::try_from(pos).ok()?;
+            // SAFETY: lseek on our own memfd; its offset is never used for I/O.
+            let r = unsafe { libc::lseek(fd, pos, whence) };
+            (r >= 0).then_some(r as u64)
+        };
+        let mut holes = 0;
+        let mut first_hole = None;
+        let mut pos = start;
+        while pos < end {
+            // ENXIO: at or past the end of the file, all hole.
+            let Some(hole) = seek(pos, libc::SEEK_HOLE) else {
+                holes += end - pos;
+                first_hole.get_or_insert(pos);
+                break;
+            };
+            if hole >= end {
+                break;
+            }
+            first_hole.get_or_insert(hole);
+            let data = seek(hole, libc::SEEK_DATA).unwrap_or(end).min(end);
+            holes += data - hole;
+            pos = data;
+        }
+        Ok((holes, first_hole.unwrap_or(end)))
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize, Errno> {
@@ -1175,5 +1202,103 @@ mod tests {
         let rest = root.readdir(first[1].cookie, 10).unwrap();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].name, b"c");
+    }
+
+    #[test]
+    fn options_parse_and_render() {
+        let o = TmpfsOptions::parse("size=1m,nr_inodes=10,mode=755,uid=5,gid=6,inode64").unwrap();
+        assert_eq!(
+            o,
+            TmpfsOptions {
+                size: Some(1 << 20),
+                nr_inodes: Some(10),
+                mode: 0o755,
+                uid: 5,
+                gid: 6
+            }
+        );
+        assert_eq!(o.render(), "size=1024k,nr_inodes=10,mode=755,uid=5,gid=6,inode64");
+        assert_eq!(TmpfsOptions::parse("size=5000").unwrap().size, Some(8192));
+        assert_eq!(TmpfsOptions::parse("").unwrap(), TmpfsOptions::default());
+        assert_eq!(TmpfsOptions::default().render(), "inode64");
+        for bad in ["bogus", "size=", "size=12q", "mode=9", "uid=x"] {
+            assert_eq!(TmpfsOptions::parse(bad), Err(Errno::EINVAL), "{bad}");
+        }
+        let fs = TmpFs::with_options(&o, crate::fs::TMPFS_MAGIC);
+        let st = fs.root().stat().unwrap();
+        assert_eq!((st.st_mode, st.st_uid, st.st_gid), (libc::S_IFDIR | 0o755, 5, 6));
+    }
+
+    #[test]
+    fn size_limit_is_enospc_and_counts_pages_not_holes() {
+        let fs = TmpFs::with_options(&TmpfsOptions::parse("size=16k").unwrap(), crate::fs::TMPFS_MAGIC);
+        let root = fs.root();
+        let f = root.create(b"f", 0o644, (0, 0)).unwrap();
+        let file = f.open(libc::O_RDWR).unwrap();
+        // A sparse gigabyte costs nothing.
+        f.truncate(1 << 30).unwrap();
+        assert_eq!(fs.statfs().unwrap().f_bfree, 4);
+        // Three pages written, then a write that only partly fits.
+        assert_eq!(file.write(&[1u8; 12288], 0, false), Ok(12288));
+        assert_eq!(fs.statfs().unwrap().f_bfree, 1);
+        assert_eq!(file.write(&[2u8; 8192], 12288, false), Ok(4096));
+        assert_eq!(file.write(&[3u8; 10], 16384, false), Err(Errno::ENOSPC));
+        // Rewriting allocated pages still works when full.
+        assert_eq!(file.write(&[4u8; 100], 50, false), Ok(100));
+        // Holes: data at 0, a hole after the written pages.
+        assert_eq!(file.lseek(0, 0, libc::SEEK_HOLE), Ok(16384));
+        assert_eq!(file.lseek(0, 20000, libc::SEEK_DATA), Err(Errno::ENXIO));
+        // Truncating frees the space; so does unlinking the last name.
+        f.truncate(4096).unwrap();
+        assert_eq!(fs.statfs().unwrap().f_bfree, 3);
+        drop(file);
+        root.unlink(b"f").unwrap();
+        drop(f);
+        assert_eq!(fs.statfs().unwrap().f_bfree, 4);
+        // A remount may grow the limit but not shrink it below what is used.
+        let g = root.create(b"g", 0o644, (0, 0)).unwrap();
+        g.open(libc::O_RDWR).unwrap().write(&[1u8; 8192], 0, false).unwrap();
+        assert_eq!(fs.remount("size=4k"), Err(Errno::EINVAL));
+        fs.remount("size=32k,mode=700").unwrap();
+        assert_eq!(fs.statfs().unwrap().f_blocks, 8);
+        // mode= is not changed by a remount.
+        assert_eq!(fs.root().stat().unwrap().st_mode & 0o7777, 0o1777);
+        assert_eq!(fs.show_options(), "size=32k,inode64");
+    }
+
+    #[test]
+    fn inode_limit() {
+        let fs = TmpFs::with_options(&TmpfsOptions::parse("nr_inodes=3").unwrap(), crate::fs::TMPFS_MAGIC);
+        let root = fs.root();
+        root.create(b"a", 0o644, (0, 0)).unwrap();
+        root.mkdir(b"d", 0o755, (0, 0)).unwrap();
+        assert_eq!(root.symlink(b"s", b"a", (0, 0)), Err(Errno::ENOSPC));
+        assert_eq!(fs.statfs().unwrap().f_ffree, 0);
+        root.unlink(b"a").unwrap();
+        root.symlink(b"s", b"a", (0, 0)).unwrap();
+    }
+
+    #[test]
+    fn symlinks_and_special_nodes() {
+        let fs = TmpFs::new();
+        let root = fs.root();
+        root.symlink(b"l", b"/some/where", (7, 8)).unwrap();
+        let l = get(&root, b"l").unwrap();
+        let st = l.stat().unwrap();
+        assert_eq!((st.st_mode, st.st_size, st.st_uid), (libc::S_IFLNK | 0o777, 11, 7));
+        assert_eq!(l.readlink().unwrap(), b"/some/where");
+        assert_eq!(root.readdir(0, 10).unwrap()[0].dtype, libc::DT_LNK);
+        let fifo = root.mknod(b"p", libc::S_IFIFO | 0o640, (0, 0)).unwrap();
+        assert_eq!(fifo.stat().unwrap().st_mode, libc::S_IFIFO | 0o640);
+        assert_eq!(fifo.open(libc::O_RDONLY).err(), Some(Errno::ENXIO));
+        let sock = root.mknod(b"s", libc::S_IFSOCK | 0o755, (0, 0)).unwrap();
+        assert_eq!(sock.stat().unwrap().st_mode & libc::S_IFMT, libc::S_IFSOCK);
+        assert_eq!(
+            root.mknod(b"c", libc::S_IFCHR | 0o600, (0, 0)).err(),
+            Some(Errno::EPERM)
+        );
+        // Hard links to special nodes work too.
+        root.link(b"p2", &fifo).unwrap();
+        assert_eq!(fifo.stat().unwrap().st_nlink, 2);
     }
 }

@@ -562,3 +562,120 @@ impl Vfs {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::fs::tmpfs::TmpFs;
+    use crate::kernel::Credentials;
+    use crate::vfs::Walker;
+
+    fn setup() -> Arc<Vfs> {
+        let fs = TmpFs::new();
+        let root = fs.root();
+        for d in [&b"mnt"[..], b"a", b"c"] {
+            root.mkdir(d, 0o755, (0, 0)).unwrap();
+        }
+        let a = root.lookup(&[b"a"]).unwrap().remove(0);
+        a.mkdir(b"b", 0o755, (0, 0)).unwrap();
+        let b = a.lookup(&[b"b"]).unwrap().remove(0);
+        b.create(b"f", 0o644, (0, 0)).unwrap();
+        b.mkdir(b"sub", 0o755, (0, 0)).unwrap();
+        Vfs::with_root(root, fs, false).unwrap()
+    }
+
+    fn resolve(vfs: &Vfs, path: &str) -> Result<Location, Errno> {
+        let root = vfs.root();
+        let creds = Credentials::new(0, 0, Vec::new());
+        let w = Walker {
+            vfs,
+            root: &root,
+            creds: &creds,
+        };
+        w.resolve(&root, path.as_bytes(), true)
+    }
+
+    fn new_tmpfs(vfs: &Vfs, at: &str) -> Arc<Mount> {
+        let t = TmpFs::new();
+        let at = resolve(vfs, at).unwrap();
+        vfs.mount_at(&at, Dentry::new_root(t.root()), t, "tmpfs", "none", flags::RELATIME)
+    }
+
+    #[test]
+    fn mount_on_an_uncached_directory_and_umount() {
+        let vfs = setup();
+        let m = new_tmpfs(&vfs, "/mnt");
+        let inside = resolve(&vfs, "/mnt").unwrap();
+        assert!(Arc::ptr_eq(&inside.mount, &m));
+        inside.inode().create(b"x", 0o644, (0, 0)).unwrap();
+        assert!(resolve(&vfs, "/mnt/x").is_ok());
+        assert_eq!(resolve(&vfs, "/mnt/..").unwrap().path(), b"/");
+        assert_eq!(resolve(&vfs, "/mnt/x").unwrap().path(), b"/mnt/x");
+        // Busy while a location inside is held (a cwd, an open file).
+        let held = resolve(&vfs, "/mnt/x").unwrap();
+        assert_eq!(vfs.umount(resolve(&vfs, "/mnt").unwrap(), false), Err(Errno::EBUSY));
+        drop((held, inside, m));
+        // Only a mount's root can be unmounted.
+        let t = TmpFs::new();
+        let c = resolve(&vfs, "/c").unwrap();
+        vfs.mount_at(&c, Dentry::new_root(t.root()), t, "tmpfs", "none", 0);
+        resolve(&vfs, "/c").unwrap().inode().mkdir(b"d", 0o755, (0, 0)).unwrap();
+        assert_eq!(vfs.umount(resolve(&vfs, "/c/d").unwrap(), false), Err(Errno::EINVAL));
+        vfs.umount(resolve(&vfs, "/mnt").unwrap(), false).unwrap();
+        assert_eq!(resolve(&vfs, "/mnt/x").err(), Some(Errno::ENOENT));
+        assert!(!resolve(&vfs, "/mnt").unwrap().dentry.is_mountpoint());
+        // The root mount is never unmounted.
+        assert_eq!(vfs.umount(vfs.root(), false), Err(Errno::EBUSY));
+    }
+
+    #[test]
+    fn submounts_are_busy_and_detach_takes_them_all() {
+        let vfs = setup();
+        new_tmpfs(&vfs, "/mnt");
+        resolve(&vfs, "/mnt")
+            .unwrap()
+            .inode()
+            .mkdir(b"in", 0o755, (0, 0))
+            .unwrap();
+        let inner = new_tmpfs(&vfs, "/mnt/in");
+        let before = vfs.mounts().len();
+        assert_eq!(vfs.umount(resolve(&vfs, "/mnt").unwrap(), false), Err(Errno::EBUSY));
+        let held = resolve(&vfs, "/mnt/in").unwrap();
+        vfs.umount(resolve(&vfs, "/mnt").unwrap(), true).unwrap();
+        assert_eq!(vfs.mounts().len(), before - 2);
+        assert!(inner.is_detached());
+        // The held place still works, and `..` stops at its mount's root.
+        assert!(held.inode().stat().is_ok());
+        assert!(Arc::ptr_eq(&held.parent(&vfs.root()).dentry, &held.dentry));
+    }
+
+    #[test]
+    fn bind_mounts_share_the_tree_and_rec_copies_submounts() {
+        let vfs = setup();
+        new_tmpfs(&vfs, "/a/b/sub");
+        let src = resolve(&vfs, "/a/b").unwrap();
+        let at = resolve(&vfs, "/c").unwrap();
+        let m = vfs.bind(&src, &at);
+        assert_eq!(m.root_path(), b"/a/b");
+        // The same file through both mounts.
+        let f1 = resolve(&vfs, "/a/b/f").unwrap().inode().stat().unwrap();
+        let f2 = resolve(&vfs, "/c/f").unwrap().inode().stat().unwrap();
+        assert_eq!((f1.st_dev, f1.st_ino), (f2.st_dev, f2.st_ino));
+        // Without MS_REC the submount is not there.
+        let sub = resolve(&vfs, "/c/sub").unwrap();
+        assert!(Arc::ptr_eq(&sub.mount, &m));
+        // A recursive bind elsewhere carries it.
+        let at2 = resolve(&vfs, "/mnt").unwrap();
+        let m2 = vfs.bind(&src, &at2);
+        vfs.bind_submounts(&src, &m2);
+        let sub2 = resolve(&vfs, "/mnt/sub").unwrap();
+        assert!(!Arc::ptr_eq(&sub2.mount, &m2));
+        assert_eq!(sub2.mount.fstype, "tmpfs");
+        assert_eq!(sub2.path(), b"/mnt/sub");
+        // Flags are per mount: a read-only bind leaves the source writable.
+        m.set_flags(flags::RDONLY);
+        assert!(resolve(&vfs, "/c").unwrap().mount.read_only());
+        assert!(!resolve(&vfs, "/a/b").unwrap().mount.read_only());
+    }
+}
