@@ -86,11 +86,12 @@ pub fn sys_mount(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if f & MS_MGC_MSK == MS_MGC_VAL {
         f &= !MS_MGC_MSK;
     }
+    let target_path = task.mm.read_path(args.u64(1))?;
+    let target = vfs::lookup_at(task, libc::AT_FDCWD, &target_path, true)?;
+    // Linux looks the target up first: EACCES/ENOENT before EPERM.
     if !task.creds.is_root() {
         return Err(Errno::EPERM);
     }
-    let target_path = task.mm.read_path(args.u64(1))?;
-    let target = vfs::lookup_at(task, libc::AT_FDCWD, &target_path, true)?;
     let is_mount_root = Arc::ptr_eq(&target.dentry, &target.mount.root);
     if f & MS_REMOUNT != 0 {
         if !is_mount_root {
