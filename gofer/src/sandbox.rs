@@ -24,10 +24,38 @@ use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
+/// One bind mount the gofer serves besides the root (`--mount SRC:FD[:ro]`).
+#[derive(Debug)]
+pub struct MountServe {
+    /// The host directory or file.
+    pub source: std::path::PathBuf,
+    /// The socket to the sentry for this mount.
+    pub sock: OwnedFd,
+    /// Refuse every modification.
+    pub readonly: bool,
+}
+
 /// Moves the calling process into new namespaces whose root is `root` and
 /// returns an `O_PATH` fd of the new `/`. After this, no path outside `root`
 /// exists for the process, so even a lookup bug cannot reach the host.
 pub fn confine(root: &Path) -> Result<OwnedFd, GoferError> {
+    confine_with_mounts(root, &[]).map(|(root, _)| root)
+}
+
+/// [`confine`], also returning an `O_PATH` directory fd for each of
+/// `sources` (host directories or files, with their read-only flag).
+///
+/// The process pivots into a small private tmpfs holding the served trees
+/// side by side: `/root` (a recursive bind of `root`) and `/m0`, `/m1`,
+/// ... (binds of the sources; a file source sits alone in a directory as
+/// `/mN/file`, so that the served tree holds that file and nothing else).
+/// The host's tree is detached, and the process then chroots into `/root`:
+/// as with [`confine`], `/` is the served root and no path reaches anything
+/// else; the mount trees are reached through the returned fds only, from
+/// which the servers cannot name `..`.
+pub fn confine_with_mounts(root: &Path, sources: &[(&Path, bool)]) -> Result<(OwnedFd, Vec<OwnedFd>), GoferError> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| GoferError::nix("unshare(CLONE_NEWNS)", e))?;
     for (flag, name) in [
         (CloneFlags::CLONE_NEWNET, "net"),
@@ -47,53 +75,108 @@ pub fn confine(root: &Path) -> Result<OwnedFd, GoferError> {
         None::<&str>,
     )
     .map_err(|e| GoferError::nix("mount(/, MS_PRIVATE)", e))?;
-    // pivot_root needs the new root to be a mount point reached by path
-    // lookup. Binding `root` onto itself does not work when `root` is `/`
-    // (a lookup of "/" never enters a mount stacked on the root itself),
-    // so bind it onto a staging directory inside a private tmpfs instead.
-    // The source is named through an fd opened before the tmpfs can hide it.
-    let source = nix::fcntl::open(
+    // Every source is named through an fd opened before the staging tmpfs
+    // can hide it (a source under /tmp, say).
+    let root_src = open(
         root,
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
     )
     .map_err(|e| GoferError::nix("open(root)", e))?;
-    let source_path = format!("/proc/self/fd/{source}");
-    let staging_parent = "/tmp";
+    let mut mount_srcs = Vec::new();
+    for (src, _) in sources {
+        let fd = open(*src, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| GoferError::nix("open(mount source)", e))?;
+        let is_dir = nix::sys::stat::fstat(fd)
+            .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+            .map_err(|e| GoferError::nix("fstat(mount source)", e))?;
+        mount_srcs.push((fd, is_dir));
+    }
+    let staging = "/tmp";
     mount(
         Some("tmpfs"),
-        staging_parent,
+        staging,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("size=64k,mode=0700"),
+        Some("size=64k,mode=0755"),
     )
     .map_err(|e| GoferError::nix("mount staging tmpfs", e))?;
-    let staging = "/tmp/root";
-    nix::unistd::mkdir(staging, nix::sys::stat::Mode::from_bits_truncate(0o700))
+    let bind = |fd: i32, target: &str, what: &'static str| {
+        let from = format!("/proc/self/fd/{fd}");
+        mount(
+            Some(from.as_str()),
+            target,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(|e| GoferError::nix(what, e))
+    };
+    nix::unistd::mkdir("/tmp/root", Mode::from_bits_truncate(0o755))
         .map_err(|e| GoferError::nix("mkdir staging", e))?;
-    mount(
-        Some(source_path.as_str()),
-        staging,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .map_err(|e| GoferError::nix("bind mount root", e))?;
-    let _ = nix::unistd::close(source);
-    nix::unistd::chdir(staging).map_err(|e| GoferError::nix("chdir(root)", e))?;
+    bind(root_src, "/tmp/root", "bind mount root")?;
+    let _ = nix::unistd::close(root_src);
+    for (i, ((fd, is_dir), (_, ro))) in mount_srcs.into_iter().zip(sources).enumerate() {
+        let dir = format!("/tmp/m{i}");
+        nix::unistd::mkdir(dir.as_str(), Mode::from_bits_truncate(0o755))
+            .map_err(|e| GoferError::nix("mkdir mount staging", e))?;
+        let target = if is_dir {
+            dir
+        } else {
+            let f = format!("{dir}/file");
+            let made = open(
+                f.as_str(),
+                OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o600),
+            )
+            .map_err(|e| GoferError::nix("create file mount staging", e))?;
+            let _ = nix::unistd::close(made);
+            f
+        };
+        bind(fd, &target, "bind mount source")?;
+        let _ = nix::unistd::close(fd);
+        if *ro {
+            // Defence in depth, best effort: the server refuses writes anyway.
+            if let Err(e) = mount(
+                None::<&str>,
+                target.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+                None::<&str>,
+            ) {
+                tracing::warn!(error = %e, "gofer: could not remount a mount source read-only");
+            }
+        }
+    }
+    nix::unistd::chdir(staging).map_err(|e| GoferError::nix("chdir(staging)", e))?;
     // pivot_root(".", "."): the old root ends up stacked on top of the new
-    // one at "/", and detaching it leaves only the new tree.
+    // one at "/", and detaching it leaves only the staging tmpfs.
     nix::unistd::pivot_root(".", ".").map_err(|e| GoferError::nix("pivot_root", e))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| GoferError::nix("umount old root", e))?;
     nix::unistd::chdir("/").map_err(|e| GoferError::nix("chdir(/)", e))?;
     // When the served tree contains /tmp (e.g. it is the host's `/`), the
     // recursive bind copied the staging tmpfs too; take it off so the tree's
     // own /tmp shows again. Otherwise there is nothing to undo.
-    match umount2(staging_parent, MntFlags::MNT_DETACH) {
+    match umount2("/root/tmp", MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::errno::Errno::ENOENT) | Err(nix::errno::Errno::EINVAL) => {}
-        Err(e) => return Err(GoferError::nix("umount staging", e)),
+        Err(e) => return Err(GoferError::nix("umount staging copy", e)),
     }
-    crate::sys::openat_cwd_root().map_err(|errno| GoferError::Sys { what: "open(/)", errno })
+    let open_dir = |p: &str| -> Result<OwnedFd, GoferError> {
+        let fd = open(p, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| GoferError::nix("open(served tree)", e))?;
+        // SAFETY: `fd` was just returned by open and is owned by nobody else.
+        Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+    };
+    let mount_fds = (0..sources.len())
+        .map(|i| open_dir(&format!("/m{i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Paths now name the served root only: the mount trees are reached by
+    // their fds alone (and seccomp denies chroot, so this cannot be undone).
+    nix::unistd::chdir("/root").map_err(|e| GoferError::nix("chdir(/root)", e))?;
+    nix::unistd::chroot(".").map_err(|e| GoferError::nix("chroot(/root)", e))?;
+    nix::unistd::chdir("/").map_err(|e| GoferError::nix("chdir(/)", e))?;
+    let root_fd = crate::sys::openat_cwd_root().map_err(|errno| GoferError::Sys { what: "open(/)", errno })?;
+    Ok((root_fd, mount_fds))
 }
 
 /// The allow-list of the server loop, as (syscall, rules); an empty rule
@@ -201,27 +284,63 @@ pub fn install_seccomp(readonly: bool) -> Result<(), GoferError> {
 
 /// The `runsc gofer` entry point: confine to `root`, install seccomp, and
 /// serve `sock` until the sentry closes it, read-only unless `readonly` is
-/// false (`runsc gofer --rw`: `--overlay2=none` over a writable root).
-pub fn run(root: &Path, sock: OwnedFd, readonly: bool) -> Result<(), GoferError> {
-    let root_fd = confine(root)?;
-    if !readonly {
-        install_seccomp(false)?;
-        return serve(root_fd, sock, false);
+/// false (`runsc gofer --rw`: `--overlay2=none` over a writable root); each
+/// of `mounts` is served on a thread of its own, with its source as the
+/// served tree and its own read-only flag.
+pub fn run(root: &Path, sock: OwnedFd, readonly: bool, mounts: Vec<MountServe>) -> Result<(), GoferError> {
+    let sources: Vec<(&Path, bool)> = mounts.iter().map(|m| (m.source.as_path(), m.readonly)).collect();
+    let (root_fd, mount_fds) = confine_with_mounts(root, &sources)?;
+    if readonly {
+        // Defence in depth: make the served tree's top mount read-only too.
+        // Best effort (it can fail for locked mounts in a user namespace);
+        // the server and the seccomp filter enforce read-only on their own.
+        if let Err(e) = mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        ) {
+            tracing::warn!(error = %e, "gofer: could not remount root read-only");
+        }
     }
-    // Defence in depth: make the served tree's top mount read-only too.
-    // Best effort (it can fail for locked mounts in a user namespace); the
-    // server and the seccomp filter enforce read-only on their own.
-    if let Err(e) = mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-        None::<&str>,
-    ) {
-        tracing::warn!(error = %e, "gofer: could not remount root read-only");
+    // The filter allows writes when any served tree is writable; each
+    // server still refuses writes to a read-only tree itself.
+    let all_readonly = readonly && mounts.iter().all(|m| m.readonly);
+    // The mount threads start before seccomp (clone and rseq, which a new
+    // thread registers as it starts, are not in the list) and serve only
+    // once it covers them too: the barrier is passed once when every
+    // thread runs, and again once the filter is installed.
+    let ready = std::sync::Arc::new(std::sync::Barrier::new(mounts.len() + 1));
+    let mut threads = Vec::new();
+    for (m, fd) in mounts.into_iter().zip(mount_fds) {
+        let ready = ready.clone();
+        let spawned = std::thread::Builder::new()
+            .name("gofer-mount".into())
+            .spawn(move || {
+                ready.wait();
+                ready.wait();
+                serve(fd, m.sock, m.readonly)
+            })
+            .map_err(|e| GoferError::Sys {
+                what: "starting a mount thread",
+                errno: syscalls::Errno(e.raw_os_error().unwrap_or(libc::EAGAIN)),
+            })?;
+        threads.push(spawned);
     }
-    install_seccomp(true)?;
-    serve(root_fd, sock, true)
+    ready.wait();
+    let installed = install_seccomp(all_readonly);
+    ready.wait();
+    installed?;
+    let result = serve(root_fd, sock, readonly);
+    for t in threads {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "gofer: a mount server failed"),
+            Err(_) => tracing::warn!("gofer: a mount server panicked"),
+        }
+    }
+    result
 }
 
 #[cfg(test)]

@@ -94,7 +94,7 @@ fn run_main() {
     // SAFETY: the parent placed our end of the socketpair at this fd number
     // and nothing else in this process owns it.
     let sock = unsafe { OwnedFd::from_raw_fd(CHILD_SOCK_FD) };
-    gofer::run(Path::new(&root), sock, true).unwrap();
+    gofer::run(Path::new(&root), sock, true, Vec::new()).unwrap();
     // SAFETY: leave immediately, skipping the test harness teardown, which
     // may use syscalls outside the gofer's allow-list.
     unsafe { libc::_exit(0) };

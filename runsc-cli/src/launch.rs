@@ -13,7 +13,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::ffi::OsStr;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 pub const FORWARDED: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
 
 /// The most fds a child can be given (keeps the pre-exec code allocation-free).
-const MAX_FDS: usize = 8;
+const MAX_FDS: usize = 64;
 
 /// A `SOCK_SEQPACKET` unix socketpair, both ends close-on-exec: one end for
 /// the gofer, one for the sentry.
@@ -50,6 +50,75 @@ pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd), CliError> {
 /// A close-on-exec pipe, `(read end, write end)`.
 pub fn cloexec_pipe() -> Result<(OwnedFd, OwnedFd), CliError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| CliError::nix("pipe2", e))
+}
+
+/// The gofer sockets of a sandbox's bind mounts (one socketpair per `Bind`
+/// mount of the boot configuration, in order).
+#[derive(Debug, Default)]
+pub struct BindMounts {
+    /// The gofer ends of the mounts' sockets (drop them once the gofer runs).
+    pub gofer_ends: Vec<OwnedFd>,
+    /// The sentry ends (drop them once the sentry runs).
+    pub sentry_ends: Vec<OwnedFd>,
+    /// `--mount SRC:FD[:ro]` arguments for `runsc gofer`.
+    pub gofer_args: Vec<String>,
+    /// `--mount-fds N,M,...` arguments for `runsc boot` (empty without binds).
+    pub boot_args: Vec<String>,
+    /// The fd numbers of the gofer ends in the gofer.
+    gofer_fds: Vec<RawFd>,
+    /// The fd numbers of the sentry ends in the sentry.
+    pub sentry_fds: Vec<RawFd>,
+}
+
+impl BindMounts {
+    /// Makes a socket for every bind mount of `config`, whose ends will sit
+    /// at fds `gofer_first`, `gofer_first + 1`, ... in the gofer and
+    /// `sentry_first`, ... in the sentry. A source that does not exist is
+    /// an error; one that is not a directory is marked for the sentry (it
+    /// cannot look at host paths itself), since the gofer serves a file
+    /// inside a directory of its own.
+    pub fn prepare(
+        config: &mut sentry::boot::BootConfig,
+        gofer_first: RawFd,
+        sentry_first: RawFd,
+    ) -> Result<BindMounts, CliError> {
+        let mut out = BindMounts::default();
+        for spec in &mut config.mounts {
+            let sentry::boot::MountKind::Bind { source } = &spec.kind else {
+                continue;
+            };
+            let meta = std::fs::metadata(source).map_err(|e| CliError::io(format!("bind mount source {source}"), e))?;
+            let file_bind = sentry::fs::mounts::FILE_BIND_OPTION;
+            if !meta.is_dir() && !spec.options.iter().any(|o| o == file_bind) {
+                spec.options.push(file_bind.to_string());
+            }
+            let ro = sentry::fs::mounts::parse_options(&spec.options).flags & sentry::vfs::mount::flags::RDONLY != 0;
+            let i = out.gofer_ends.len() as RawFd;
+            let (g, sfd) = (gofer_first + i, sentry_first + i);
+            out.gofer_args.push("--mount".into());
+            out.gofer_args
+                .push(format!("{source}:{g}{}", if ro { ":ro" } else { "" }));
+            out.gofer_fds.push(g);
+            out.sentry_fds.push(sfd);
+            let (gofer_end, sentry_end) = seqpacket_pair()?;
+            out.gofer_ends.push(gofer_end);
+            out.sentry_ends.push(sentry_end);
+        }
+        if !out.sentry_fds.is_empty() {
+            let list: Vec<String> = out.sentry_fds.iter().map(|fd| fd.to_string()).collect();
+            out.boot_args = vec!["--mount-fds".into(), list.join(",")];
+        }
+        Ok(out)
+    }
+
+    /// The gofer's fd placements.
+    pub fn gofer_fds(&self) -> Vec<(BorrowedFd<'_>, RawFd)> {
+        self.gofer_ends
+            .iter()
+            .map(|g| g.as_fd())
+            .zip(self.gofer_fds.iter().copied())
+            .collect()
+    }
 }
 
 /// Blocks the forwarded signals and SIGCHLD in the calling thread so that

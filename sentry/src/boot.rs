@@ -87,13 +87,20 @@ fn default_overlay() -> bool {
 
 /// Runs the sandbox to completion and returns the exit status the sentry
 /// process must exit with (the init's status, or 128+N if a signal ended it).
-pub fn run(config: BootConfig, gofer_socket: OwnedFd) -> i32 {
-    crate::kernel::run_sandbox(config, gofer_socket)
+/// `mount_sockets` holds one gofer socket for each `Bind` mount of
+/// `config.mounts`, in order.
+pub fn run(config: BootConfig, gofer_socket: OwnedFd, mount_sockets: Vec<OwnedFd>) -> i32 {
+    crate::kernel::run_sandbox(config, gofer_socket, mount_sockets)
 }
 
 /// As [`run`], serving the control socket `control` (a listening
 /// `SOCK_SEQPACKET` unix socket, `runsc boot --control-fd`): the init is
 /// then loaded but held until a `start` request (see [`crate::control`]).
-pub fn run_with_control(config: BootConfig, gofer_socket: OwnedFd, control: Option<OwnedFd>) -> i32 {
-    crate::kernel::run::run_sandbox_with_control(config, gofer_socket, control)
+pub fn run_with_control(
+    config: BootConfig,
+    gofer_socket: OwnedFd,
+    mount_sockets: Vec<OwnedFd>,
+    control: Option<OwnedFd>,
+) -> i32 {
+    crate::kernel::run::run_sandbox_with_control(config, gofer_socket, mount_sockets, control)
 }

@@ -27,6 +27,10 @@ pub struct BootArgs {
     /// held until a `start` request on it.
     #[arg(long, value_name = "C")]
     pub control_fd: Option<i32>,
+    /// The sockets to the gofer for the bind mounts of the configuration,
+    /// in the order of its `Bind` mounts.
+    #[arg(long, value_name = "N,M,...", value_delimiter = ',')]
+    pub mount_fds: Vec<i32>,
 }
 
 /// Upper bound on the config size: a config is argv + env, far below this.
@@ -46,19 +50,27 @@ pub fn run(global: &GlobalFlags, args: BootArgs) -> Result<u8, CliError> {
     if args.gofer_fd == args.config_fd {
         return Err(CliError::SameFd("gofer-fd", "config-fd"));
     }
+    if args.mount_fds.contains(&args.gofer_fd) || args.mount_fds.contains(&args.config_fd) {
+        return Err(CliError::SameFd("mount-fds", "gofer-fd/config-fd"));
+    }
     let config_fd = super::take_fd("config-fd", args.config_fd)?;
     let gofer = super::take_fd("gofer-fd", args.gofer_fd)?;
     let control = match args.control_fd {
-        Some(fd) if fd == args.gofer_fd || fd == args.config_fd => {
+        Some(fd) if fd == args.gofer_fd || fd == args.config_fd || args.mount_fds.contains(&fd) => {
             return Err(CliError::SameFd("control-fd", "gofer-fd"))
         }
         Some(fd) => Some(super::take_fd("control-fd", fd)?),
         None => None,
     };
+    let mount_sockets = args
+        .mount_fds
+        .iter()
+        .map(|&fd| super::take_fd("mount-fds", fd))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut config = read_config(std::fs::File::from(config_fd))?;
     config.strace |= strace;
     tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "booting sandbox");
-    let status = sentry::boot::run_with_control(config, gofer, control);
+    let status = sentry::boot::run_with_control(config, gofer, mount_sockets, control);
     std::process::exit(status)
 }
 

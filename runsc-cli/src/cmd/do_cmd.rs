@@ -41,6 +41,13 @@ pub struct DoArgs {
     /// Root filesystem of the sandbox.
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
+    /// Bind-mount the host path HOST at GUEST in the sandbox, read-only
+    /// with `:ro` (repeatable). Writes to a writable volume reach the host.
+    #[arg(long = "volume", short = 'v', value_name = "HOST:GUEST[:ro]")]
+    pub volumes: Vec<String>,
+    /// Mount a fresh tmpfs at GUEST with options OPTS (`size=64m,mode=1777,noexec`; repeatable).
+    #[arg(long = "tmpfs", value_name = "GUEST[:OPTS]")]
+    pub tmpfs: Vec<String>,
     /// The command and its arguments.
     #[arg(value_name = "CMD", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
@@ -61,6 +68,9 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     let rootfs = utf8(rootfs.as_os_str(), "--root")?;
     let mut config = boot_config(&args, Path::new(&rootfs), strace)?;
     config.overlay = overlay_flag(&global.overlay2)?;
+    config.mounts = mount_specs(&args.volumes, &args.tmpfs)?;
+    // The gofer's mount sockets follow its io fd; the sentry's its config fd.
+    let binds = launch::BindMounts::prepare(&mut config, CHILD_SOCKET_FD + 1, CHILD_CONFIG_FD + 1)?;
     let json = serde_json::to_vec(&config)?;
 
     let mut global_args = Vec::new();
@@ -75,8 +85,10 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     if gofer_writable(&config) {
         gofer_args.push("--rw".to_string());
     }
+    gofer_args.extend(binds.gofer_args.iter().cloned());
     let mut boot_args = global_args;
     boot_args.extend(["boot", "--gofer-fd", "3", "--config-fd", "4"].map(String::from));
+    boot_args.extend(binds.boot_args.iter().cloned());
     if let Some(log) = &debug_log {
         gofer_args.extend(["--debug-log".to_string(), log.clone()]);
         boot_args.extend(["--debug-log".to_string(), log.clone()]);
@@ -89,16 +101,25 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     let signals = launch::block_signals()?;
     let exe = Path::new("/proc/self/exe");
     let (gofer_sock, sentry_sock) = launch::seqpacket_pair()?;
+    let mut gofer_fds = vec![(gofer_sock.as_fd(), CHILD_SOCKET_FD)];
+    gofer_fds.extend(binds.gofer_fds());
     let gofer = launch::spawn(ChildSpec {
         program: exe,
         arg0: "runsc-gofer",
         args: gofer_args,
-        fds: vec![(gofer_sock.as_fd(), CHILD_SOCKET_FD)],
+        fds: gofer_fds,
         new_process_group: true,
         null_stdin: true,
         unblock: Some(signals),
     })?;
     drop(gofer_sock);
+    let launch::BindMounts {
+        gofer_ends,
+        sentry_ends,
+        sentry_fds: sentry_numbers,
+        ..
+    } = binds;
+    drop(gofer_ends);
     let mut sandbox = Sandbox {
         sentry: nix::unistd::Pid::from_raw(0),
         gofer: Some(gofer),
@@ -116,19 +137,21 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
         tracing::warn!("no PID namespace for the sentry ({e}); stubs rely on PTRACE_O_EXITKILL alone");
     }
+    let mut sentry_fds = vec![
+        (sentry_sock.as_fd(), CHILD_SOCKET_FD),
+        (config_r.as_fd(), CHILD_CONFIG_FD),
+    ];
+    sentry_fds.extend(sentry_ends.iter().map(|fd| fd.as_fd()).zip(sentry_numbers));
     let spawned = launch::spawn(ChildSpec {
         program: exe,
         arg0: "runsc-sandbox",
         args: boot_args,
-        fds: vec![
-            (sentry_sock.as_fd(), CHILD_SOCKET_FD),
-            (config_r.as_fd(), CHILD_CONFIG_FD),
-        ],
+        fds: sentry_fds,
         new_process_group: false,
         null_stdin: false,
         unblock: Some(signals),
     });
-    drop((sentry_sock, config_r));
+    drop((sentry_sock, config_r, sentry_ends));
     sandbox.sentry = match spawned {
         Ok(pid) => pid,
         Err(e) => {
@@ -209,6 +232,54 @@ fn boot_config(args: &DoArgs, rootfs: &Path, strace: bool) -> Result<BootConfig,
 /// read-only.
 pub fn gofer_writable(config: &BootConfig) -> bool {
     !config.overlay && !config.root_readonly
+}
+
+/// The boot mounts of `--volume HOST:GUEST[:ro]` and `--tmpfs GUEST[:OPTS]`
+/// (volumes first, each list in order).
+pub fn mount_specs(volumes: &[String], tmpfs: &[String]) -> Result<Vec<sentry::boot::MountSpec>, CliError> {
+    use sentry::boot::{MountKind, MountSpec};
+    let bad = |flag: &str, v: &str, why: &str| {
+        CliError::io(
+            format!("{flag} {v}"),
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_string()),
+        )
+    };
+    let mut out = Vec::new();
+    for v in volumes {
+        let (rest, ro) = match v.strip_suffix(":ro") {
+            Some(r) => (r, true),
+            None => (v.strip_suffix(":rw").unwrap_or(v), false),
+        };
+        let (host, guest) = rest
+            .split_once(':')
+            .ok_or_else(|| bad("--volume", v, "expected HOST:GUEST[:ro]"))?;
+        if !guest.starts_with('/') {
+            return Err(bad("--volume", v, "the guest path must be absolute"));
+        }
+        let source = std::fs::canonicalize(host).map_err(|e| CliError::io(format!("--volume {v}"), e))?;
+        let source = utf8(source.as_os_str(), "--volume")?;
+        let mut options = vec!["rbind".to_string()];
+        if ro {
+            options.push("ro".to_string());
+        }
+        out.push(MountSpec {
+            destination: guest.to_string(),
+            kind: MountKind::Bind { source },
+            options,
+        });
+    }
+    for t in tmpfs {
+        let (guest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        if !guest.starts_with('/') {
+            return Err(bad("--tmpfs", t, "the guest path must be absolute"));
+        }
+        out.push(MountSpec {
+            destination: guest.to_string(),
+            kind: MountKind::Tmpfs,
+            options: opts.split(',').filter(|o| !o.is_empty()).map(String::from).collect(),
+        });
+    }
+    Ok(out)
 }
 
 /// `--overlay2`: `root:memory` (the default; `all:memory` too) gives the
@@ -366,6 +437,8 @@ mod tests {
             debug_log: None,
             cwd: Some("/tmp".into()),
             root: "/".into(),
+            volumes: Vec::new(),
+            tmpfs: Vec::new(),
             command: vec!["/bin/echo".into(), "a".into(), "b".into()],
         };
         let config = boot_config(&args, Path::new("/"), true).unwrap();
@@ -397,6 +470,33 @@ mod tests {
     }
 
     #[test]
+    fn volume_and_tmpfs_flags() {
+        let specs = mount_specs(
+            &["/tmp:/data:ro".to_string(), "/:/host".to_string()],
+            &["/scratch:size=1m,noexec".to_string(), "/t".to_string()],
+        )
+        .unwrap();
+        assert_eq!(specs.len(), 4);
+        assert_eq!(specs[0].destination, "/data");
+        let tmp = fs::canonicalize("/tmp").unwrap();
+        assert_eq!(
+            specs[0].kind,
+            sentry::boot::MountKind::Bind {
+                source: tmp.to_str().unwrap().to_string()
+            }
+        );
+        assert!(specs[0].options.contains(&"ro".to_string()));
+        assert!(!specs[1].options.contains(&"ro".to_string()));
+        assert_eq!(specs[2].kind, sentry::boot::MountKind::Tmpfs);
+        assert_eq!(specs[2].options, ["size=1m", "noexec"]);
+        assert!(specs[3].options.is_empty());
+        assert!(mount_specs(&["/tmp".into()], &[]).is_err());
+        assert!(mount_specs(&["/tmp:rel".into()], &[]).is_err());
+        assert!(mount_specs(&["/no/such/dir:/x".into()], &[]).is_err());
+        assert!(mount_specs(&[], &["rel".into()]).is_err());
+    }
+
+    #[test]
     fn overlay2_values() {
         assert!(overlay_flag("root:memory").unwrap());
         assert!(overlay_flag("all:memory").unwrap());
@@ -413,6 +513,8 @@ mod tests {
             debug_log: None,
             cwd: None,
             root: "/".into(),
+            volumes: Vec::new(),
+            tmpfs: Vec::new(),
             command: vec!["rvisor-no-such-command-xyz".into()],
         };
         let err = boot_config(&args, Path::new("/"), false).unwrap_err();

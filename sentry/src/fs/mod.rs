@@ -13,13 +13,16 @@ pub mod host;
 pub mod hostio;
 pub mod inotify;
 pub mod memfd;
+pub mod mounts;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;
 pub mod shm;
 pub mod signalfd;
 pub mod synthetic;
+pub mod sysfs;
 pub mod timerfd;
+pub mod tmpfs;
 
 use crate::vfs::Mount;
 use syscalls::structs::Statfs;
@@ -34,14 +37,16 @@ const ST_VALID: i64 = 0x20;
 /// `TMPFS_MAGIC` (devfs reports it, as devtmpfs does).
 pub const TMPFS_MAGIC: i64 = 0x0102_1994;
 
-/// statfs of a mount: its filesystem's figures, with `ST_RDONLY` for
-/// read-only mounts.
+/// `MQUEUE_MAGIC`.
+pub const MQUEUE_MAGIC: i64 = 0x1980_0202;
+/// `CGROUP2_SUPER_MAGIC`.
+pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// statfs of a mount: its filesystem's figures, with the mount's flags
+/// (`ST_RDONLY`, `ST_NOSUID`, `ST_NODEV`, `ST_NOEXEC`, `ST_RELATIME`, ...).
 pub fn statfs_of_mount(mount: &Mount) -> Result<Statfs, Errno> {
     let mut s = mount.fs.statfs()?;
-    let mut flags = statfs_flags(&s) | ST_VALID;
-    if mount.read_only {
-        flags |= libc::ST_RDONLY as i64;
-    }
+    let flags = statfs_flags(&s) | ST_VALID | i64::from(mount.flags());
     set_statfs_flags(&mut s, flags);
     Ok(s)
 }

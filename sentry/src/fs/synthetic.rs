@@ -10,8 +10,10 @@ use syscalls::structs::{Stat, Statfs};
 use syscalls::Errno;
 
 /// A fresh anonymous device number (major 0), one per in-sentry filesystem.
+/// Minors start high so that they do not meet the host's own anonymous
+/// devices (small minors) that gofer-served files report.
 pub fn anon_dev() -> u64 {
-    static NEXT: AtomicU32 = AtomicU32::new(16);
+    static NEXT: AtomicU32 = AtomicU32::new(1024);
     makedev(0, NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -124,5 +126,70 @@ pub struct SyntheticFs {
 impl FileSystem for SyntheticFs {
     fn statfs(&self) -> Result<Statfs, Errno> {
         Ok(super::synthetic_statfs(self.magic))
+    }
+}
+
+/// Makes the contents of a [`StaticFile`] when it is opened.
+pub type Contents = Box<dyn Fn() -> Vec<u8> + Send + Sync>;
+
+/// A read-only regular file whose text is made at open (sysfs and cgroup
+/// attributes).
+pub struct StaticFile {
+    stat: Stat,
+    contents: Contents,
+}
+
+impl StaticFile {
+    /// A file on device `dev` with permission bits `mode` and the text
+    /// `contents` makes.
+    pub fn new(dev: u64, mode: u32, contents: Contents) -> Arc<StaticFile> {
+        let mut stat = synthetic_stat(dev, next_ino(), libc::S_IFREG | mode, 0);
+        // sysfs reports a page for every attribute.
+        stat.st_size = 4096;
+        Arc::new(StaticFile { stat, contents })
+    }
+
+    /// A file with fixed text.
+    pub fn text(dev: u64, text: &'static str) -> Arc<StaticFile> {
+        StaticFile::new(dev, 0o444, Box::new(move || text.as_bytes().to_vec()))
+    }
+}
+
+impl Inode for StaticFile {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.stat)
+    }
+
+    fn open(&self, flags: i32) -> Result<Box<dyn crate::vfs::FileOps>, Errno> {
+        if flags & libc::O_ACCMODE != libc::O_RDONLY {
+            return Err(Errno::EACCES);
+        }
+        Ok(Box::new(StaticText {
+            stat: self.stat,
+            text: (self.contents)(),
+        }))
+    }
+}
+
+/// An open [`StaticFile`]: the text made at open.
+struct StaticText {
+    stat: Stat,
+    text: Vec<u8>,
+}
+
+impl crate::vfs::FileOps for StaticText {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.stat)
+    }
+
+    fn seekable(&self) -> bool {
+        true
+    }
+
+    fn read(&self, buf: &mut [u8], offset: u64, _nonblock: bool) -> Result<usize, Errno> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.text.len());
+        let n = buf.len().min(self.text.len() - start);
+        buf[..n].copy_from_slice(&self.text[start..start + n]);
+        Ok(n)
     }
 }

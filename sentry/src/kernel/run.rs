@@ -37,13 +37,18 @@ const SA_NODEFER: u64 = 0x4000_0000;
 const SA_RESETHAND: u64 = 0x8000_0000;
 
 /// Boots the kernel and runs the init to completion; returns the exit code.
-pub fn run_sandbox(config: BootConfig, gofer_socket: OwnedFd) -> i32 {
-    run_sandbox_with_control(config, gofer_socket, None)
+pub fn run_sandbox(config: BootConfig, gofer_socket: OwnedFd, mount_sockets: Vec<OwnedFd>) -> i32 {
+    run_sandbox_with_control(config, gofer_socket, mount_sockets, None)
 }
 
 /// As [`run_sandbox`], with a control socket: the init waits for `start`.
-pub fn run_sandbox_with_control(config: BootConfig, gofer_socket: OwnedFd, control: Option<OwnedFd>) -> i32 {
-    match boot_and_run(config, gofer_socket, control) {
+pub fn run_sandbox_with_control(
+    config: BootConfig,
+    gofer_socket: OwnedFd,
+    mount_sockets: Vec<OwnedFd>,
+    control: Option<OwnedFd>,
+) -> i32 {
+    match boot_and_run(config, gofer_socket, mount_sockets, control) {
         Ok(status) => status.host_exit_code(),
         Err(BootError::Exec(path, e)) => {
             eprintln!("runsc: {path}: {}", e.description());
@@ -78,9 +83,17 @@ pub enum BootError {
     /// The configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(&'static str),
+    /// A mount of the boot mount list failed.
+    #[error("{0}")]
+    Mount(#[from] crate::fs::mounts::BootMountError),
 }
 
-fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd, control: Option<OwnedFd>) -> Result<ExitStatus, BootError> {
+fn boot_and_run(
+    config: BootConfig,
+    gofer_socket: OwnedFd,
+    mount_sockets: Vec<OwnedFd>,
+    control: Option<OwnedFd>,
+) -> Result<ExitStatus, BootError> {
     let program = config.argv.first().ok_or(BootError::Config("empty argv"))?.clone();
     // Termination signals sent to the sentry from outside become guest
     // signals for the init: block them in every sentry thread (the mask is
@@ -98,6 +111,11 @@ fn boot_and_run(config: BootConfig, gofer_socket: OwnedFd, control: Option<Owned
         vfs::Vfs::new(gofer, config.root_readonly)
     }
     .map_err(BootError::Vfs)?;
+    if config.root_readonly {
+        let root = vfs.root();
+        root.mount.set_flags(root.mount.flags() | vfs::mount::flags::RDONLY);
+    }
+    crate::fs::mounts::apply_boot_mounts(&vfs, &config.mounts, mount_sockets)?;
     let kernel = Arc::new(Kernel {
         hostname: Mutex::new(config.hostname.clone()),
         domainname: Mutex::new("(none)".to_string()),

@@ -112,6 +112,10 @@ impl MemoryManager {
                 if accmode == libc::O_WRONLY || mf.file.is_path_only() {
                     return Err(Errno::EACCES);
                 }
+                // A noexec mount allows no executable mapping of its files.
+                if req.prot & libc::PROT_EXEC as u32 != 0 && mf.file.location().is_some_and(|l| l.mount.noexec()) {
+                    return Err(Errno::EPERM);
+                }
                 let shared = kind != libc::MAP_PRIVATE as u32;
                 if shared && req.prot & libc::PROT_WRITE as u32 != 0 && accmode != libc::O_RDWR {
                     return Err(Errno::EACCES);

@@ -369,8 +369,15 @@ fn do_access(task: &Task, dirfd: i32, path_addr: u64, mode: i32, flags: i32) -> 
     if mode & MAY_WRITE != 0 {
         if let Target::Loc(l) = &target {
             let m = st.st_mode;
-            if l.mount.read_only && (is_reg(m) || is_dir(m) || is_symlink(m)) {
+            if l.mount.read_only() && (is_reg(m) || is_dir(m) || is_symlink(m)) {
                 return Err(Errno::EROFS);
+            }
+        }
+    }
+    if mode & MAY_EXEC != 0 {
+        if let Target::Loc(l) = &target {
+            if l.mount.noexec() && is_reg(st.st_mode) {
+                return Err(Errno::EACCES);
             }
         }
     }
@@ -628,7 +635,7 @@ pub fn sys_linkat(task: &mut Task, args: &SyscallArgs) -> SysResult {
 /// EROFS, write and search permission on `dir`, and in a sticky
 /// directory ownership of the victim or the directory (or root).
 fn may_delete(task: &Task, dir: &Location, victim: &Location) -> Result<(), Errno> {
-    if dir.mount.read_only {
+    if dir.mount.read_only() {
         return Err(Errno::EROFS);
     }
     if Arc::ptr_eq(&victim.dentry, &victim.mount.root) {
@@ -649,7 +656,7 @@ fn do_unlink(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
     if p.kind != LastKind::Normal {
         return Err(Errno::EISDIR);
     }
-    if p.parent.mount.read_only {
+    if p.parent.mount.read_only() {
         return Err(Errno::EROFS);
     }
     let found = task
@@ -679,7 +686,7 @@ fn do_rmdir(task: &Task, dirfd: i32, path_addr: u64) -> SysResult {
         LastKind::Root => return Err(Errno::EBUSY),
         LastKind::Normal => {}
     }
-    if p.parent.mount.read_only {
+    if p.parent.mount.read_only() {
         return Err(Errno::EROFS);
     }
     let found = task
@@ -744,7 +751,7 @@ fn do_rename(task: &Task, olddirfd: i32, old_addr: u64, newdirfd: i32, new_addr:
     if !Arc::ptr_eq(&po.parent.mount, &pn.parent.mount) {
         return Err(Errno::EXDEV);
     }
-    if po.parent.mount.read_only {
+    if po.parent.mount.read_only() {
         return Err(Errno::EROFS);
     }
     let w = task.fs.walker(&task.creds);
@@ -835,7 +842,7 @@ fn setattr(task: &Task, target: &Target, attr: crate::vfs::inode::SetAttr) -> Sy
     let Target::Loc(l) = target else {
         return Err(Errno::EPERM);
     };
-    if l.mount.read_only {
+    if l.mount.read_only() {
         return Err(Errno::EROFS);
     }
     let inode = l.dentry.inode.clone();
@@ -933,7 +940,7 @@ pub fn sys_truncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if !is_reg(st.st_mode) {
         return Err(Errno::EINVAL);
     }
-    if loc.mount.read_only {
+    if loc.mount.read_only() {
         return Err(Errno::EROFS);
     }
     perm::check(&task.creds, &st, MAY_WRITE)?;
@@ -956,7 +963,7 @@ pub fn sys_ftruncate(task: &mut Task, args: &SyscallArgs) -> SysResult {
         return Err(Errno::EINVAL);
     }
     match file.location() {
-        Some(l) if l.mount.read_only => Err(Errno::EROFS),
+        Some(l) if l.mount.read_only() => Err(Errno::EROFS),
         Some(l) => {
             l.inode().truncate(args.u64(1))?;
             inotify::on_node(l, inotify::IN_MODIFY);

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod inotify;
 pub mod lock;
 pub mod mmap;
+pub mod mount;
 pub mod pipe;
 pub mod poll;
 pub mod process;

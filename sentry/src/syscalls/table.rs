@@ -3,7 +3,8 @@
 //! and the README's coverage figures.
 
 use super::{
-    creds, file, fileio, futex, identity, inotify, lock, mmap, pipe, poll, process, rw, signal, socket, thread, time,
+    creds, file, fileio, futex, identity, inotify, lock, mmap, mount, pipe, poll, process, rw, signal, socket, thread,
+    time,
     timer, xattr, Handler,
 };
 use syscalls::Errno;
@@ -90,6 +91,16 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_getdents => full(file::sys_getdents),
         SYS_statfs => full(file::sys_statfs),
         SYS_fstatfs => full(file::sys_fstatfs),
+        // The mount tree (mount.rs).
+        SYS_mount => partial(
+            mount::sys_mount,
+            "tmpfs, proc, sysfs, mqueue, cgroup2, bind (MS_REC), remount (MS_BIND too); propagation is private only (MS_SHARED/MS_UNBINDABLE EINVAL); no MS_MOVE",
+        ),
+        SYS_umount2 => partial(mount::sys_umount2, "MNT_EXPIRE never expires a mount (EAGAIN)"),
+        SYS_unshare => partial(
+            mount::sys_unshare,
+            "CLONE_NEWNS succeeds without a new mount namespace; CLONE_FILES, CLONE_FS; other namespaces EPERM",
+        ),
         SYS_mkdir => partial(file::sys_mkdir, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_mkdirat => partial(file::sys_mkdirat, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_unlink => partial(file::sys_unlink, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),

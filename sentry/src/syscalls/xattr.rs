@@ -31,7 +31,7 @@ type Node = Option<(Arc<dyn Inode>, bool)>;
 fn path_node(task: &Task, addr: u64, follow: bool) -> Result<Node, Errno> {
     let path = read_path_maybe_empty(task, addr, false)?;
     Ok(match target_at(task, libc::AT_FDCWD, &path, follow, false)? {
-        Target::Loc(l) => Some((l.inode().clone(), l.mount.read_only)),
+        Target::Loc(l) => Some((l.inode().clone(), l.mount.read_only())),
         Target::File(_) => None,
     })
 }
@@ -41,7 +41,7 @@ fn fd_node(task: &Task, fd: i32) -> Result<Node, Errno> {
     if file.is_path_only() {
         return Err(Errno::EBADF);
     }
-    Ok(file.location().map(|l| (l.inode().clone(), l.mount.read_only)))
+    Ok(file.location().map(|l| (l.inode().clone(), l.mount.read_only())))
 }
 
 fn read_name(task: &Task, addr: u64) -> Result<Vec<u8>, Errno> {

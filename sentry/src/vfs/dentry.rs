@@ -83,6 +83,16 @@ impl Dentry {
         self.mountpoint.store(true, Ordering::Release);
     }
 
+    pub(super) fn clear_mountpoint(&self) {
+        self.mountpoint.store(false, Ordering::Release);
+    }
+
+    /// Drops whatever the cache binds `name` to (an unmounted mountpoint
+    /// of an uncacheable directory, bound only while it was one).
+    pub(super) fn forget(&self, name: &[u8]) {
+        self.children().remove(name);
+    }
+
     fn children(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Option<Arc<Dentry>>>> {
         // A poisoned cache is still a valid cache: every update is one insert.
         self.children.lock().unwrap_or_else(|e| e.into_inner())
@@ -105,6 +115,13 @@ impl Dentry {
         let d = Dentry::new_child(self, name, inode, false);
         self.children().insert(name.to_vec(), Some(d.clone()));
         d
+    }
+
+    /// Binds `name` to `inode` in the cache whatever the filesystem says:
+    /// a placeholder to mount on where the filesystem cannot make the
+    /// directory (a read-only root).
+    pub fn replace_for_mount(self: &Arc<Self>, name: &[u8], inode: Arc<dyn Inode>) -> Arc<Dentry> {
+        self.replace(name, inode)
     }
 
     /// The cached binding of `name`: `Some(None)` when known missing.

@@ -297,6 +297,18 @@ pub struct DirentOut<'a> {
 pub trait FileSystem: Send + Sync {
     /// statfs of the filesystem.
     fn statfs(&self) -> Result<Statfs, Errno>;
+
+    /// The filesystem's own options for /proc/self/mountinfo's last field
+    /// (`size=...k,mode=755` for a tmpfs); empty when it has none.
+    fn show_options(&self) -> String {
+        String::new()
+    }
+
+    /// Applies a remount's data string (`mount -o remount,size=...`);
+    /// filesystems without options of their own accept and ignore it.
+    fn remount(&self, _data: &str) -> Result<(), Errno> {
+        Ok(())
+    }
 }
 
 /// Encodes a device number as glibc's 64-bit `dev_t`.

@@ -22,7 +22,8 @@
 //!    or insert entries, never across a filesystem lookup (two walkers may
 //!    look up the same name concurrently; the first insert wins).
 //!
-//! The mount table is immutable after [`Vfs::new`], so it needs no lock.
+//! The mount table (`Vfs::mounts`) has a lock of its own, held only to
+//! read or change the list, never across a filesystem call.
 
 pub mod dentry;
 pub mod fdtable;

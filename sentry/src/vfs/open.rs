@@ -17,7 +17,7 @@ const O_PATH_KEEP: i32 = libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY | l
 /// The error for creating a name in `dir` where the filesystem cannot:
 /// EROFS on a read-only mount, else the permission error or EPERM.
 pub fn create_error(creds: &Credentials, dir: &Location) -> Errno {
-    if dir.mount.read_only {
+    if dir.mount.read_only() {
         return Errno::EROFS;
     }
     match dir.inode().stat() {
@@ -32,7 +32,7 @@ pub fn create_error(creds: &Credentials, dir: &Location) -> Errno {
 /// Whether `creds` may create a name in `dir`: EROFS on a read-only
 /// mount, else write and search permission on the directory.
 pub fn may_create(creds: &Credentials, dir: &Location) -> Result<(), Errno> {
-    if dir.mount.read_only {
+    if dir.mount.read_only() {
         return Err(Errno::EROFS);
     }
     perm::check(creds, &dir.inode().stat()?, MAY_WRITE | MAY_EXEC)
@@ -190,11 +190,15 @@ fn open_checked(w: &Walker<'_>, loc: Location, flags: i32, check_perm: bool) -> 
     if trunc {
         mask |= MAY_WRITE;
     }
-    if mask & MAY_WRITE != 0 && loc.mount.read_only && (is_reg(mode) || is_dir(mode)) {
+    if mask & MAY_WRITE != 0 && loc.mount.read_only() && (is_reg(mode) || is_dir(mode)) {
         return Err(Errno::EROFS);
     }
     if check_perm {
         perm::check(w.creds, &st, mask)?;
+    }
+    let ftype = mode & libc::S_IFMT;
+    if (ftype == libc::S_IFCHR || ftype == libc::S_IFBLK) && loc.mount.nodev() {
+        return Err(Errno::EACCES);
     }
     let ops: Box<dyn super::FileOps> = if is_dir(mode) {
         let parent_ino = loc.parent(w.root).inode().stat()?.st_ino;
@@ -212,7 +216,7 @@ fn open_checked(w: &Walker<'_>, loc: Location, flags: i32, check_perm: bool) -> 
 pub fn open_exec_path(w: &Walker<'_>, start: &Location, path: &[u8]) -> Result<FileRef, Errno> {
     let loc = w.resolve(start, path, true)?;
     let st = loc.inode().stat()?;
-    if !is_reg(st.st_mode) {
+    if !is_reg(st.st_mode) || loc.mount.noexec() {
         return Err(Errno::EACCES);
     }
     perm::check(w.creds, &st, MAY_EXEC)?;

@@ -436,6 +436,13 @@ fn link_cwd(t: Target, root: bool) -> Result<Vec<u8>, Errno> {
     Ok(if root { fs.root.path() } else { fs.cwd.path() })
 }
 
+/// The root directory of `t` (mount tables are shown relative to it).
+fn task_root(t: Target) -> Option<crate::vfs::Location> {
+    let k = kernel_ref().ok()?;
+    let view = thread(&k, t)?.proc.snapshot();
+    view.fs.map(|fs| fs.root)
+}
+
 /// The open fd table of `t`, if the reader may see it.
 fn fd_table(t: Target) -> Result<Arc<FdTable>, Errno> {
     let k = kernel_ref()?;
@@ -612,8 +619,8 @@ impl PidDir {
             "smaps_rollup" => file(0o444, |t| gen_vma_text(t, |v| v.format_proc_smaps_rollup())),
             "net" => super::ns_net::net_dir(&key, self.owner),
             "ns" => super::ns_net::ns_dir(&key, self.owner),
-            "mountinfo" => file(0o444, |_| super::top::gen_mountinfo()),
-            "mounts" => file(0o444, |_| super::top::gen_mounts()),
+            "mountinfo" => file(0o444, |t| super::top::gen_mountinfo(task_root(t).as_ref())),
+            "mounts" => file(0o444, |t| super::top::gen_mounts(task_root(t).as_ref())),
             "oom_score" => fixed("0\n"),
             "oom_score_adj" => fixed("0\n"),
             "personality" => file(0o400, |t| {

@@ -433,14 +433,56 @@ pub struct MountLine {
     pub parent: u64,
     /// Device of the mounted filesystem.
     pub dev: (u32, u32),
-    /// Where it is mounted.
+    /// The mount's root inside its filesystem ("/" unless a bind of a subtree).
+    pub root: Vec<u8>,
+    /// Where it is mounted, relative to the reader's root.
     pub mount_point: Vec<u8>,
     /// Filesystem type name.
     pub fstype: &'static str,
     /// Mount source.
-    pub source: &'static str,
-    /// Read-only mount.
-    pub read_only: bool,
+    pub source: String,
+    /// The mount's flags (`vfs::mount::flags`).
+    pub flags: u32,
+    /// The filesystem's own options (`size=64k,mode=755`), maybe empty.
+    pub super_opts: String,
+}
+
+impl MountLine {
+    fn rw(&self) -> &'static str {
+        if self.flags & crate::vfs::mount::flags::RDONLY != 0 {
+            "ro"
+        } else {
+            "rw"
+        }
+    }
+
+    /// `rw,nosuid,nodev,noexec,relatime`, as Linux's `show_mnt_opts`.
+    fn mount_opts(&self) -> String {
+        use crate::vfs::mount::flags;
+        let mut s = self.rw().to_string();
+        for (bit, name) in [
+            (flags::NOSUID, "nosuid"),
+            (flags::NODEV, "nodev"),
+            (flags::NOEXEC, "noexec"),
+            (flags::NOATIME, "noatime"),
+            (flags::NODIRATIME, "nodiratime"),
+            (flags::RELATIME, "relatime"),
+        ] {
+            if self.flags & bit != 0 {
+                s.push(',');
+                s.push_str(name);
+            }
+        }
+        s
+    }
+
+    fn with_super(&self, base: String) -> String {
+        if self.super_opts.is_empty() {
+            base
+        } else {
+            format!("{base},{}", self.super_opts)
+        }
+    }
 }
 
 /// Escapes a path as the kernel's `seq_path` does for mount tables.
@@ -464,30 +506,32 @@ pub fn format_mounts(mounts: &[MountLine]) -> String {
         let _ = writeln!(
             s,
             "{} {} {} {} 0 0",
-            m.source,
+            escape_mount_path(m.source.as_bytes()),
             escape_mount_path(&m.mount_point),
             m.fstype,
-            if m.read_only { "ro" } else { "rw" }
+            m.with_super(m.mount_opts()),
         );
     }
     s
 }
 
-/// `/proc/[pid]/mountinfo`.
+/// `/proc/[pid]/mountinfo` (every mount is private: no optional fields).
 pub fn format_mountinfo(mounts: &[MountLine]) -> String {
     let mut s = String::new();
     for m in mounts {
-        let opt = if m.read_only { "ro" } else { "rw" };
         let _ = writeln!(
             s,
-            "{} {} {}:{} / {} {opt} - {} {} {opt}",
+            "{} {} {}:{} {} {} {} - {} {} {}",
             m.id,
             m.parent,
             m.dev.0,
             m.dev.1,
+            escape_mount_path(&m.root),
             escape_mount_path(&m.mount_point),
+            m.mount_opts(),
             m.fstype,
-            m.source,
+            escape_mount_path(m.source.as_bytes()),
+            m.with_super(m.rw().to_string()),
         );
     }
     s
@@ -504,13 +548,15 @@ pub fn fstype_name(magic: i64) -> &'static str {
         0x5846_5342 => "xfs",
         0x9123_683e => "btrfs",
         0x1cd1 => "devpts",
+        0x1980_0202 => "mqueue",
+        0x6367_7270 => "cgroup2",
         _ => "9p",
     }
 }
 
 /// `/proc/filesystems`.
 pub fn format_filesystems() -> &'static str {
-    "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\t9p\nnodev\toverlay\nnodev\tpipefs\nnodev\tsockfs\n"
+    "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\nnodev\t9p\nnodev\toverlay\nnodev\tpipefs\nnodev\tsockfs\nnodev\tmqueue\nnodev\tcgroup2\n"
 }
 
 /// `/proc/version`, from the sandbox's own release strings.
@@ -844,30 +890,51 @@ mod tests {
 
     #[test]
     fn mount_tables() {
+        use crate::vfs::mount::flags;
         let m = [
             MountLine {
                 id: 1,
                 parent: 1,
                 dev: (0, 20),
+                root: b"/".to_vec(),
                 mount_point: b"/".to_vec(),
                 fstype: "9p",
-                source: "none",
-                read_only: true,
+                source: "none".into(),
+                flags: flags::RDONLY | flags::RELATIME,
+                super_opts: String::new(),
             },
             MountLine {
                 id: 3,
                 parent: 1,
                 dev: (0, 21),
+                root: b"/".to_vec(),
                 mount_point: b"/a b".to_vec(),
                 fstype: "proc",
-                source: "proc",
-                read_only: false,
+                source: "proc".into(),
+                flags: flags::NOSUID | flags::NODEV | flags::NOEXEC,
+                super_opts: String::new(),
+            },
+            MountLine {
+                id: 4,
+                parent: 3,
+                dev: (0, 22),
+                root: b"/sub".to_vec(),
+                mount_point: b"/t".to_vec(),
+                fstype: "tmpfs",
+                source: "tmpfs".into(),
+                flags: flags::RELATIME,
+                super_opts: "size=64k,inode64".into(),
             },
         ];
-        assert_eq!(format_mounts(&m), "none / 9p ro 0 0\nproc /a\\040b proc rw 0 0\n");
+        assert_eq!(
+            format_mounts(&m),
+            "none / 9p ro,relatime 0 0\nproc /a\\040b proc rw,nosuid,nodev,noexec 0 0\n\
+             tmpfs /t tmpfs rw,relatime,size=64k,inode64 0 0\n"
+        );
         assert_eq!(
             format_mountinfo(&m),
-            "1 1 0:20 / / ro - 9p none ro\n3 1 0:21 / /a\\040b rw - proc proc rw\n"
+            "1 1 0:20 / / ro,relatime - 9p none ro\n3 1 0:21 / /a\\040b rw,nosuid,nodev,noexec - proc proc rw\n\
+             4 3 0:22 /sub /t rw,relatime - tmpfs tmpfs rw,size=64k,inode64\n"
         );
     }
 

@@ -27,54 +27,61 @@ pub fn cpu_count() -> usize {
     (unsafe { libc::CPU_COUNT(&set) }).max(1) as usize
 }
 
-/// The sandbox's mounts, root first.
-fn mount_lines() -> Result<Vec<MountLine>, Errno> {
+/// The sandbox's mounts in mount order, as seen from `root` (the reading
+/// task's root; mounts outside it are not shown, as in Linux).
+fn mount_lines(root: Option<&Location>) -> Result<Vec<MountLine>, Errno> {
     let k = kernel_ref()?;
+    let root = root.cloned().unwrap_or_else(|| k.vfs.root());
     let mut out = Vec::new();
     for m in k.vfs.mounts() {
-        let (mount_point, parent) = match &m.parent {
+        let (at, parent) = match &m.parent {
             Some((pm, pd)) => (
                 Location {
                     mount: pm.clone(),
                     dentry: pd.clone(),
-                }
-                .path(),
+                },
                 pm.id,
             ),
-            None => (b"/".to_vec(), m.id),
+            None => (
+                Location {
+                    mount: m.clone(),
+                    dentry: m.root.clone(),
+                },
+                m.id,
+            ),
+        };
+        let is_root = Arc::ptr_eq(&m, &root.mount) && Arc::ptr_eq(&m.root, &root.dentry);
+        let Some(mount_point) = (if is_root {
+            Some(b"/".to_vec())
+        } else {
+            at.path_from(&root)
+        }) else {
+            continue;
         };
         let dev = m.root.inode.stat().map(|s| s.st_dev).unwrap_or(0);
-        let magic = m.fs.statfs().map(|s| s.f_type).unwrap_or(0);
-        let fstype = if m.parent.is_none() {
-            "9p"
-        } else {
-            text::fstype_name(magic)
-        };
-        let source = match fstype {
-            "9p" => "none",
-            other => other,
-        };
         out.push(MountLine {
             id: m.id,
             parent,
             dev: (major(dev), minor(dev)),
+            root: m.root_path(),
             mount_point,
-            fstype,
-            source,
-            read_only: m.read_only,
+            fstype: m.fstype,
+            source: m.source.clone(),
+            flags: m.flags(),
+            super_opts: m.fs.show_options(),
         });
     }
     Ok(out)
 }
 
-/// `/proc/[pid]/mounts` (the same table for every process).
-pub fn gen_mounts() -> Result<Vec<u8>, Errno> {
-    Ok(text::format_mounts(&mount_lines()?).into_bytes())
+/// `/proc/[pid]/mounts` for a task whose root is `root`.
+pub fn gen_mounts(root: Option<&Location>) -> Result<Vec<u8>, Errno> {
+    Ok(text::format_mounts(&mount_lines(root)?).into_bytes())
 }
 
-/// `/proc/[pid]/mountinfo`.
-pub fn gen_mountinfo() -> Result<Vec<u8>, Errno> {
-    Ok(text::format_mountinfo(&mount_lines()?).into_bytes())
+/// `/proc/[pid]/mountinfo` for a task whose root is `root`.
+pub fn gen_mountinfo(root: Option<&Location>) -> Result<Vec<u8>, Errno> {
+    Ok(text::format_mountinfo(&mount_lines(root)?).into_bytes())
 }
 
 fn gen_meminfo() -> Result<Vec<u8>, Errno> {
