@@ -4,8 +4,7 @@
 
 use super::{
     creds, file, fileio, futex, identity, inotify, lock, mmap, mount, pipe, poll, process, rw, signal, socket, thread,
-    time,
-    timer, xattr, Handler,
+    time, timer, xattr, Handler,
 };
 use syscalls::Errno;
 
