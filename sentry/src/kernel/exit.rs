@@ -115,7 +115,7 @@ pub fn thread_gone(
     status: Option<ExitStatus>,
 ) -> bool {
     let tg = shared.tg.clone();
-    let last = {
+    let (last, group_status) = {
         let Ok(mut table) = kernel.table.lock() else {
             return false;
         };
@@ -123,11 +123,15 @@ pub fn thread_gone(
         let Ok(mut state) = tg.state.lock() else { return false };
         state.threads.retain(|t| *t != tid);
         state.live_sentry_threads = state.live_sentry_threads.saturating_sub(1);
-        state.live_sentry_threads == 0
+        (state.live_sentry_threads == 0, state.exiting)
     };
     tg.stop_events.notify_all();
     if last {
-        finalize_group(kernel, &tg, status.unwrap_or(ExitStatus::Exited(0)));
+        // A group exit (exit_group, a fatal signal) decides the status, as
+        // Linux's group_exit_code does: a thread failing on its way out
+        // (a signal frame written into a killed stub) does not change it.
+        let status = group_status.or(status).unwrap_or(ExitStatus::Exited(0));
+        finalize_group(kernel, &tg, status);
     }
     last
 }

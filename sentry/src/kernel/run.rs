@@ -337,15 +337,26 @@ pub fn run_task(task: &mut Task) {
                     Err(e) => task.thread.set_return(e.as_return()),
                 }
             }
-            Event::Fault(fault) => force_signal(
-                task,
-                SigInfo {
-                    signo: fault.signal,
-                    code: fault.code,
-                    addr_or_value: fault.addr,
-                    ..SigInfo::default()
-                },
-            ),
+            Event::Fault(fault) => {
+                tracing::debug!(
+                    tid = task.tid,
+                    signal = fault.signal,
+                    code = fault.code,
+                    addr = format_args!("{:#x}", fault.addr),
+                    rip = format_args!("{:#x}", task.thread.regs().rip),
+                    killed = task.shared.is_killed(),
+                    "guest fault"
+                );
+                force_signal(
+                    task,
+                    SigInfo {
+                        signo: fault.signal,
+                        code: fault.code,
+                        addr_or_value: fault.addr,
+                        ..SigInfo::default()
+                    },
+                )
+            }
             Event::HostSignal(_) => {}
             Event::Gone => {
                 if !task.shared.is_killed() {
