@@ -1,8 +1,9 @@
 //! The escape battery (issue 4): path tricks inside the sandbox must never
 //! reach a host file outside the container's root. The test puts SECRET
 //! files next to a small rootfs, runs `tests/escape/escape.c` (static) in
-//! it, and checks both the program's verdicts and, from the host, that no
-//! file outside the rootfs was opened, read or changed (inotify).
+//! it with a read-only and a read-write bind mount, and checks both the
+//! program's verdicts and, from the host, that no file outside the rootfs
+//! and the mount sources was opened, read or changed (inotify).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -29,6 +30,12 @@ fn build(dir: &Path) -> std::path::PathBuf {
     symlink("/../../../etc", rootfs.join("evil")).unwrap();
     symlink("../../../../secret", rootfs.join("rel")).unwrap();
     symlink("/proc/self/root/../secret", rootfs.join("abs")).unwrap();
+    // Bind mount sources next to the rootfs, with links pointing out.
+    for v in ["vol", "rw"] {
+        std::fs::create_dir_all(dir.join(v)).unwrap();
+        std::fs::write(dir.join(v).join("f"), "volfile\n").unwrap();
+        symlink("../secret", dir.join(v).join("out")).unwrap();
+    }
     let src = dir.join("escape.c");
     std::fs::write(&src, ESCAPE_C).unwrap();
     let out = run(Command::new("gcc")
@@ -63,7 +70,8 @@ impl Watch {
             }
             for e in events {
                 let name = e.name.map(|n| n.to_string_lossy().into_owned());
-                if name.as_deref() == Some("rootfs") {
+                // The gofer opens the rootfs and the mount sources themselves.
+                if matches!(name.as_deref(), Some("rootfs" | "vol" | "rw")) {
                     continue;
                 }
                 seen.push(format!("{:?} on {:?}", e.mask, name));
@@ -77,12 +85,15 @@ fn battery(extra_flags: &[&str]) {
     let dir = TempDir::new("escape");
     let rootfs = build(&dir.0);
     let sums_before = common::tree_digest(&dir.0, &["rootfs"]);
+    let vol = format!("{}:/vol:ro", dir.0.join("vol").display());
+    let rw = format!("{}:/rw", dir.0.join("rw").display());
     let watch = Watch::new(&[&dir.0, &dir.0.join("etc")]);
     let out: Out = run(Command::new(RUNSC)
         .args(extra_flags)
         .arg("do")
         .arg("--root")
         .arg(&rootfs)
+        .args(["--volume", &vol, "--volume", &rw])
         .arg("--cwd")
         .arg("/")
         .arg("/escape"));
@@ -91,7 +102,7 @@ fn battery(extra_flags: &[&str]) {
     assert!(out.stdout.contains("FAILURES 0"), "{out:?}");
     assert_eq!(out.code, 0, "{out:?}");
     let cases = out.stdout.lines().filter(|l| l.starts_with("CASE ")).count();
-    assert!(cases >= 25, "only {cases} cases ran: {out:?}");
+    assert!(cases >= 35, "only {cases} cases ran: {out:?}");
     let events = watch.outside_events();
     assert!(
         events.is_empty(),
@@ -103,4 +114,11 @@ fn battery(extra_flags: &[&str]) {
 #[test]
 fn no_path_trick_reaches_host_files_through_the_overlay_root() {
     battery(&[]);
+}
+
+/// With `--overlay2=none` the walks and the directory/symlink race happen
+/// in the host tree itself, through the read-write gofer.
+#[test]
+fn no_path_trick_reaches_host_files_through_the_writable_gofer() {
+    battery(&["--overlay2=none"]);
 }

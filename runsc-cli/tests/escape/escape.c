@@ -189,6 +189,25 @@ int main(void) {
         pthread_join(t, NULL);
         report("walk_race_dir_to_symlink", leaked == 0, detail);
     }
+    /* Bind mounts: /vol read-only, /rw read-write (when the test mounts them). */
+    if (access("/vol/f", F_OK) == 0 && access("/rw/f", F_OK) == 0) {
+        expect_content("volume_readable", "/vol/f", "volfile");
+        expect_not_outside("volume_symlink_out", "/vol/out");
+        expect_not_outside("volume_dotdot", "/vol/../secret");
+        expect_not_outside("rw_volume_dotdot", "/rw/../../secret");
+        int r = rename("/vol/f", "/tmp/from-vol");
+        report("rename_out_of_ro_mount", r != 0 && (errno == EXDEV || errno == EROFS), r == 0 ? "renamed" : strerrorname_np(errno));
+        int fd = open("/tmp/to-vol", O_CREAT | O_WRONLY, 0644);
+        close(fd);
+        r = rename("/tmp/to-vol", "/vol/g");
+        report("rename_into_ro_mount", r != 0 && (errno == EXDEV || errno == EROFS), r == 0 ? "renamed" : strerrorname_np(errno));
+        r = link("/rw/f", "/tmp/hl");
+        report("hard_link_out_of_bind_mount", r != 0 && errno == EXDEV, r == 0 ? "linked" : strerrorname_np(errno));
+        r = link("/etc/marker", "/rw/hl");
+        report("hard_link_into_bind_mount", r != 0 && errno == EXDEV, r == 0 ? "linked" : strerrorname_np(errno));
+        r = open("/vol/new", O_CREAT | O_WRONLY, 0644);
+        report("create_in_ro_mount", r < 0 && errno == EROFS, r >= 0 ? "created" : strerrorname_np(errno));
+    }
     printf("FAILURES %d\n", failures);
     return failures ? 1 : 0;
 }
