@@ -33,7 +33,6 @@ fn a_read_only_volume_shows_host_files_and_refuses_writes() {
 }
 
 #[test]
-#[ignore = "needs the gofer write path (writes through a gofer-served tree); run after merging it"]
 fn a_writable_volume_writes_reach_the_host() {
     let dir = TempDir::new("vol-rw");
     let vol = format!("{}:/data", dir.0.display());

@@ -182,7 +182,14 @@ pub fn apply_boot_mounts(vfs: &Vfs, specs: &[MountSpec], binds: Vec<OwnedFd>) ->
             MountKind::Bind { source } => {
                 let sock = binds.next().ok_or_else(|| err(Errno::EBADF))?;
                 let client = Arc::new(gofer::client::Client::new(sock));
-                let (fs, root) = super::gofer::GoferFs::new_root(client).map_err(err)?;
+                // A writable bind mount writes through its gofer (which
+                // refuses writes to a read-only source on its own too).
+                let (fs, root) = if opts.flags & flags::RDONLY != 0 {
+                    super::gofer::GoferFs::new_root(client)
+                } else {
+                    super::gofer::GoferFs::new_root_writable(client)
+                }
+                .map_err(err)?;
                 let root: Arc<dyn Inode> = if file_bind {
                     root.lookup(&[FILE_BIND_NAME])
                         .map_err(err)?

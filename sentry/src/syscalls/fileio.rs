@@ -417,7 +417,10 @@ pub fn sys_memfd_create(task: &mut Task, args: &SyscallArgs) -> SysResult {
 /// fsync/fdatasync: every writable file of the sandbox lives in memory
 /// (overlay upper layer, tmpfs, memfds), so there is nothing to flush; the
 /// fd is checked as Linux does (EINVAL for pipes, sockets and the like).
-fn sync_fd(task: &Task, fd: i32) -> SysResult {
+/// fsync/fdatasync: files backed by a host file (a donated gofer fd under
+/// `--overlay2=none` or a bind mount) are synced on the host; in-memory
+/// files (overlay upper layer, tmpfs, memfds) have nothing to write back.
+fn sync_fd(task: &Task, fd: i32, data_only: bool) -> SysResult {
     let file = task.fds.get(fd)?;
     if file.is_path_only() {
         return Err(Errno::EBADF);
@@ -426,17 +429,30 @@ fn sync_fd(task: &Task, fd: i32) -> SysResult {
     if mode == libc::S_IFIFO || mode == libc::S_IFSOCK {
         return Err(Errno::EINVAL);
     }
+    if let Some(host) = file.ops().host_fd() {
+        // SAFETY: fsync/fdatasync on an fd the open file keeps open.
+        let r = unsafe {
+            if data_only {
+                libc::fdatasync(host)
+            } else {
+                libc::fsync(host)
+            }
+        };
+        if r < 0 {
+            return Err(Errno::last());
+        }
+    }
     Ok(0)
 }
 
 /// `fsync(fd)`.
 pub fn sys_fsync(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    sync_fd(task, args.i32(0))
+    sync_fd(task, args.i32(0), false)
 }
 
 /// `fdatasync(fd)`.
 pub fn sys_fdatasync(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    sync_fd(task, args.i32(0))
+    sync_fd(task, args.i32(0), true)
 }
 
 /// `sync()`: nothing to write back.

@@ -299,8 +299,8 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_lremovexattr => partial(xattr::sys_removexattr, "stored on the host root under --overlay2=none; the overlay and in-memory filesystems store none (ENODATA, EOPNOTSUPP)"),
         SYS_fremovexattr => partial(xattr::sys_fremovexattr, "stored on the host root under --overlay2=none; the overlay and in-memory filesystems store none (ENODATA, EOPNOTSUPP)"),
         // Syncing (fileio.rs): all writable data lives in memory.
-        SYS_fsync => partial(fileio::sys_fsync, "writable files live in memory: nothing to flush"),
-        SYS_fdatasync => partial(fileio::sys_fdatasync, "writable files live in memory: nothing to flush"),
+        SYS_fsync => partial(fileio::sys_fsync, "host-backed files are synced on the host, in-memory ones need nothing; directories of a host tree are not synced (renames not made durable)"),
+        SYS_fdatasync => partial(fileio::sys_fdatasync, "host-backed files are synced on the host, in-memory ones need nothing; directories of a host tree are not synced"),
         SYS_sync => partial(fileio::sys_sync, "writable files live in memory: nothing to flush"),
         SYS_syncfs => partial(fileio::sys_syncfs, "writable files live in memory: nothing to flush"),
         SYS_sync_file_range => partial(fileio::sys_sync_file_range, "writable files live in memory: nothing to flush"),
