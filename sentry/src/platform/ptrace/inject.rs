@@ -8,6 +8,7 @@
 
 use super::{thread::StubThread, zygote::STUB_SOCKET_FD, PlatformError};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use syscalls::Errno;
 
@@ -75,19 +76,45 @@ impl StubFd {
     }
 }
 
+/// Most stale donations one donation discards before giving up.
+const MAX_STALE: usize = 64;
+
 /// Donates host fd `fd` to the stub running `thread`; returns its number there.
+///
+/// Every stub shares the receiving end, so a donation whose stub died
+/// between our send and its recvmsg stays queued there. Each donation
+/// therefore carries a sequence number: a stub that receives an older one
+/// closes it and receives again, so one killed stub never shifts every
+/// later donation onto the wrong file.
 pub fn donate_fd(thread: &mut StubThread, donor: &OwnedFd, fd: RawFd) -> Result<StubFd, Errno> {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(1);
     let _guard = DONATION_LOCK.lock().map_err(|_| Errno::EIO)?;
-    send_fd(donor.as_raw_fd(), fd)?;
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    send_fd(donor.as_raw_fd(), fd, seq)?;
+    for _ in 0..MAX_STALE {
+        let (got_seq, stub_fd) = receive_in_stub(thread)?;
+        if got_seq == seq {
+            return Ok(stub_fd);
+        }
+        // A donation meant for a stub that is gone.
+        stub_fd.close(thread).map_err(Errno::from)?;
+    }
+    Err(Errno::EIO)
+}
+
+/// Injects one recvmsg on the stub's end of the donor socket: the
+/// sequence number sent with the fd, and the fd's number in the stub.
+fn receive_in_stub(thread: &mut StubThread) -> Result<(u64, StubFd), Errno> {
     let scratch = thread.layout.scratch();
     let pid = thread.tid;
     let cmsg_space = 24u64; // CMSG_SPACE(sizeof(int))
                             // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }
     let msghdr = u64s(&[0, 0, scratch + IOV_OFF, 1, scratch + CMSG_OFF, cmsg_space, 0]);
-    let iov = u64s(&[scratch + DATA_OFF, 1]);
+    let iov = u64s(&[scratch + DATA_OFF, 8]);
     write_stub(pid, scratch + MSGHDR_OFF, &msghdr)?;
     write_stub(pid, scratch + IOV_OFF, &iov)?;
     write_stub(pid, scratch + CMSG_OFF, &[0u8; 24])?;
+    write_stub(pid, scratch + DATA_OFF, &[0u8; 8])?;
     let flags = libc::MSG_CMSG_CLOEXEC as u64;
     let got = thread.inject(
         libc::SYS_recvmsg,
@@ -102,15 +129,20 @@ pub fn donate_fd(thread: &mut StubThread, donor: &OwnedFd, fd: RawFd) -> Result<
     if level != libc::SOL_SOCKET || kind != libc::SCM_RIGHTS {
         return Err(Errno::EIO);
     }
-    Ok(StubFd(i32::from_ne_bytes([cmsg[16], cmsg[17], cmsg[18], cmsg[19]])))
+    let mut data = [0u8; 8];
+    read_stub(pid, scratch + DATA_OFF, &mut data)?;
+    Ok((
+        u64::from_ne_bytes(data),
+        StubFd(i32::from_ne_bytes([cmsg[16], cmsg[17], cmsg[18], cmsg[19]])),
+    ))
 }
 
-/// Sends `fd` with one byte of payload over `socket`.
-fn send_fd(socket: RawFd, fd: RawFd) -> Result<(), Errno> {
-    let byte = [0u8; 1];
+/// Sends `fd` over `socket` with the donation's sequence number as payload.
+fn send_fd(socket: RawFd, fd: RawFd, seq: u64) -> Result<(), Errno> {
+    let payload = seq.to_ne_bytes();
     let mut iov = libc::iovec {
-        iov_base: byte.as_ptr() as *mut libc::c_void,
-        iov_len: 1,
+        iov_base: payload.as_ptr() as *mut libc::c_void,
+        iov_len: payload.len(),
     };
     let mut control = [0u64; 3]; // CMSG_SPACE(4) = 24 bytes, 8-aligned
                                  // SAFETY: an all-zero msghdr is valid; fields are set below.
@@ -130,7 +162,7 @@ fn send_fd(socket: RawFd, fd: RawFd) -> Result<(), Errno> {
     }
     // SAFETY: msg references live local buffers for the duration of the call.
     let n = unsafe { libc::sendmsg(socket, &msg, libc::MSG_NOSIGNAL) };
-    if n != 1 {
+    if n != payload.len() as isize {
         return Err(Errno::last());
     }
     Ok(())
