@@ -349,7 +349,18 @@ pub struct GoferInode {
     /// Writable filesystems only: what names of this directory resolved to
     /// (`None`: known missing). See the module docs.
     children: Mutex<HashMap<Vec<u8>, Option<Arc<GoferInode>>>>,
+    /// A read-only host fd of this regular file, shared by its read-only
+    /// opens (reads are positional, so one fd serves every description):
+    /// opening the same file again costs no gofer round trip.
+    read_fd: Mutex<Option<Arc<OwnedFd>>>,
 }
+
+/// How many regular files keep a cached read-only fd (bounds the sentry's
+/// own fd use; files beyond it are opened through the gofer each time).
+const MAX_CACHED_READ_FDS: usize = 1024;
+
+/// Read-only fds cached now, over every gofer filesystem.
+static CACHED_READ_FDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 thread_local! {
     /// The fd CREATE donated for the file this thread just created, keyed by
@@ -369,7 +380,29 @@ impl GoferInode {
             target: OnceLock::new(),
             owns_handle,
             children: Mutex::new(HashMap::new()),
+            read_fd: Mutex::new(None),
         })
+    }
+
+    /// The cached read-only fd of this regular file, opening (and caching,
+    /// while there is room) one through the gofer if needed.
+    fn shared_read_fd(&self) -> Result<Arc<OwnedFd>, Errno> {
+        use std::sync::atomic::Ordering;
+        let mut slot = self.read_fd.lock().map_err(|_| Errno::EIO)?;
+        if let Some(fd) = slot.as_ref() {
+            return Ok(fd.clone());
+        }
+        let fd = Arc::new(
+            self.fs
+                .backend
+                .open(self.handle, libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY)?,
+        );
+        if CACHED_READ_FDS.fetch_add(1, Ordering::Relaxed) < MAX_CACHED_READ_FDS {
+            *slot = Some(fd.clone());
+        } else {
+            CACHED_READ_FDS.fetch_sub(1, Ordering::Relaxed);
+        }
+        Ok(fd)
     }
 
     fn is_dir(&self) -> bool {
@@ -536,6 +569,9 @@ impl GoferInode {
 
 impl Drop for GoferInode {
     fn drop(&mut self) {
+        if self.read_fd.get_mut().map(|fd| fd.is_some()).unwrap_or(false) {
+            CACHED_READ_FDS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if self.owns_handle {
             self.fs.backend.close(&[self.handle]);
         }
@@ -609,9 +645,11 @@ impl Inode for GoferInode {
                 }
             }
         });
+        let read_only = flags & libc::O_ACCMODE == libc::O_RDONLY && trunc == 0;
         let fd = match donated {
-            Some(fd) => fd,
-            None => self.fs.backend.open(self.handle, host_flags)?,
+            Some(fd) => Arc::new(fd),
+            None if read_only && self.fmt == libc::S_IFREG => self.shared_read_fd()?,
+            None => Arc::new(self.fs.backend.open(self.handle, host_flags)?),
         };
         if trunc != 0 {
             self.attr.mark_stale();
@@ -780,7 +818,7 @@ impl Inode for GoferInode {
 
 /// An open regular file (or FIFO) of the gofer filesystem.
 pub struct GoferFile {
-    fd: OwnedFd,
+    fd: Arc<OwnedFd>,
     /// The node's attributes, shared with its inodes.
     attr: Arc<AttrCell>,
     /// On a writable filesystem the host file can change under the cache:

@@ -215,3 +215,24 @@ fn read_only_filesystems_refuse_changes() {
     assert!(get(&g.root, "etc/passwd").is_some());
     assert!(g.dir.join("etc/passwd").exists() && !g.dir.join("etc/x").exists());
 }
+
+/// Read-only opens of a regular file share one host fd (no gofer round
+/// trip after the first), and still see writes made through another open
+/// file and truncation.
+#[test]
+fn read_only_opens_share_one_host_fd_and_see_writes() {
+    let f = fixture("readfd", false, true);
+    let passwd = get(&f.root, "etc/passwd").unwrap();
+    let a = passwd.open(libc::O_RDONLY).unwrap();
+    let b = passwd.open(libc::O_RDONLY).unwrap();
+    assert_eq!(a.host_fd(), b.host_fd());
+    let w = passwd.open(libc::O_RDWR).unwrap();
+    assert_ne!(w.host_fd(), a.host_fd());
+    assert_eq!(w.write(b"ROOT", 0, false), Ok(4));
+    let mut buf = [0u8; 16];
+    let n = b.read(&mut buf, 0, false).unwrap();
+    assert_eq!(&buf[..n], b"ROOT:x:0:0\n");
+    passwd.truncate(2).unwrap();
+    assert_eq!(a.read(&mut buf, 0, false), Ok(2));
+    assert_eq!(read_all(&passwd), b"RO");
+}
