@@ -421,8 +421,15 @@ mod tests {
         .unwrap();
         let leaked = w2.as_raw_fd();
         let target = leaked.max(w.as_raw_fd()) + 1;
+        // Compare the pipe itself, not just the number: the shell may use
+        // that fd number for its own purposes (saved fds during redirects),
+        // and parallel tests make fd numbers large.
+        let ino = nix::sys::stat::fstat(w2.as_raw_fd()).unwrap().st_ino;
         let pid = sh(
-            &format!("if [ -e /proc/self/fd/{leaked} ]; then echo leak >&{target}; else echo ok >&{target}; fi"),
+            &format!(
+                "if [ \"$(readlink /proc/self/fd/{leaked})\" = 'pipe:[{ino}]' ]; \
+                 then echo leak >&{target}; else echo ok >&{target}; fi"
+            ),
             vec![(w.as_fd(), target)],
         );
         drop(w);
