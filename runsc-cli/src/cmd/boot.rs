@@ -27,6 +27,11 @@ pub struct BootArgs {
     /// held until a `start` request on it.
     #[arg(long, value_name = "C")]
     pub control_fd: Option<i32>,
+    /// Fds 0-2 are the replica of the container's pty (OCI
+    /// `process.terminal`): make it the sentry's controlling terminal, so
+    /// that ^C and resizes come to the sentry, which routes them to the guest.
+    #[arg(long)]
+    pub console: bool,
 }
 
 /// Upper bound on the config size: a config is argv + env, far below this.
@@ -55,6 +60,9 @@ pub fn run(global: &GlobalFlags, args: BootArgs) -> Result<u8, CliError> {
         Some(fd) => Some(super::take_fd("control-fd", fd)?),
         None => None,
     };
+    if args.console {
+        crate::oci::console::make_controlling(0)?;
+    }
     let mut config = read_config(std::fs::File::from(config_fd))?;
     config.strace |= strace;
     tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "booting sandbox");

@@ -123,9 +123,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     let spec = spec::load(&bundle)?;
     let host = nix::unistd::gethostname().map_err(|e| CliError::nix("gethostname", e))?;
     let mut prepared = spec::prepare(&spec, &bundle, &host.to_string_lossy())?;
-    if prepared.terminal || args.console_socket.is_some() {
-        return Err(OciError::Unsupported("process.terminal (a pty for the container)".into()).into());
-    }
+    let pty = terminal(&spec, prepared.terminal, args.console_socket.as_deref(), attached)?;
     prepared.config.overlay = super::do_cmd::overlay_flag(&global.overlay2)?;
     prepared.config.strace = global.strace;
     let json = serde_json::to_vec(&prepared.config)?;
@@ -158,7 +156,10 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     state::write(&state_dir, &st)?;
     let listener = control::listen_at(&state_dir)?;
 
-    let (gofer_args, boot_args) = child_args(global, &rootfs);
+    let (gofer_args, mut boot_args) = child_args(global, &rootfs);
+    if pty.is_some() {
+        boot_args.push("--console".to_string());
+    }
     let spawn = if attached {
         launch::spawn
     } else {
@@ -184,15 +185,20 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
         tracing::warn!("no PID namespace for the sentry ({e})");
     }
+    let mut fds = vec![
+        (sentry_sock.as_fd(), CHILD_SOCKET_FD),
+        (config_r.as_fd(), CHILD_CONFIG_FD),
+        (listener.as_fd(), CHILD_CONTROL_FD),
+    ];
+    if let Some(pty) = &pty {
+        // The pty replica is the container's stdin, stdout and stderr.
+        fds.extend([0, 1, 2].map(|n| (pty.replica.as_fd(), n)));
+    }
     let sentry = spawn(ChildSpec {
         program: exe,
         arg0: "runsc-sandbox",
         args: boot_args,
-        fds: vec![
-            (sentry_sock.as_fd(), CHILD_SOCKET_FD),
-            (config_r.as_fd(), CHILD_CONFIG_FD),
-            (listener.as_fd(), CHILD_CONTROL_FD),
-        ],
+        fds,
         new_process_group: false,
         null_stdin: false,
         unblock: Some(signals),
@@ -205,6 +211,10 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         tracing::debug!(%e, "writing the boot configuration");
     }
     drop(pipe);
+    if let (Some(pty), Some(socket)) = (&pty, &args.console_socket) {
+        crate::oci::console::send_master(socket, &pty.master)?;
+    }
+    drop(pty);
 
     match control::request(&state_dir, &Request::State, Some(READY_TIMEOUT)) {
         Ok(Response::State {
@@ -238,6 +248,38 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         state_dir,
         state: st,
     })
+}
+
+/// The container's pty, if `process.terminal` asks for one: opened here,
+/// its master sent over `--console-socket` once the sentry holds the
+/// replica. A foreground `runsc run` on a terminal without a console
+/// socket shares its own terminal instead (as `runsc do` does).
+fn terminal(
+    spec: &oci_spec::runtime::Spec,
+    terminal: bool,
+    socket: Option<&Path>,
+    attached: bool,
+) -> Result<Option<crate::oci::console::Pty>, CliError> {
+    match (terminal, socket) {
+        (false, None) => Ok(None),
+        (false, Some(_)) => {
+            Err(OciError::Usage("--console-socket needs process.terminal set to true in config.json".into()).into())
+        }
+        (true, Some(_)) => {
+            let size = spec
+                .process()
+                .as_ref()
+                .and_then(|p| p.console_size())
+                .map(|b| (b.height() as u16, b.width() as u16));
+            Ok(Some(crate::oci::console::open(size)?))
+        }
+        // SAFETY: isatty only queries fd 0.
+        (true, None) if attached && unsafe { libc::isatty(0) } == 1 => Ok(None),
+        (true, None) => Err(OciError::Usage(
+            "process.terminal needs --console-socket (or a foreground `runsc run` on a terminal)".into(),
+        )
+        .into()),
+    }
 }
 
 /// The sentry died (or hung) before it was ready: collect its status.
