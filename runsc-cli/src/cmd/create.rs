@@ -169,11 +169,28 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     let signals = launch::block_signals()?;
     let exe = Path::new("/proc/self/exe");
     let (gofer_sock, sentry_sock) = launch::seqpacket_pair()?;
+    // The gofer never writes the container's output. A detached gofer must
+    // not hold create's stdout/stderr either: callers (containerd's shim)
+    // read them until EOF, and the gofer lives as long as the sandbox. Its
+    // messages then go to --log (or nowhere).
+    let devnull = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| CliError::io("/dev/null", e))?;
+    let gofer_err = match (&global.log, attached) {
+        (_, true) => None,
+        (Some(log), false) => std::fs::OpenOptions::new().create(true).append(true).open(log).ok(),
+        (None, false) => devnull.try_clone().ok(),
+    };
+    let mut gofer_fds = vec![(gofer_sock.as_fd(), CHILD_SOCKET_FD), (devnull.as_fd(), 1)];
+    if let Some(f) = &gofer_err {
+        gofer_fds.push((f.as_fd(), 2));
+    }
     let gofer = spawn(ChildSpec {
         program: exe,
         arg0: "runsc-gofer",
         args: gofer_args,
-        fds: vec![(gofer_sock.as_fd(), CHILD_SOCKET_FD)],
+        fds: gofer_fds,
         new_process_group: true,
         null_stdin: true,
         unblock: Some(signals),

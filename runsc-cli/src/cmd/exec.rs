@@ -259,6 +259,13 @@ fn attach(
         other => return Err(fail(format!("unexpected reply {other:?}"), ready)),
     };
     if let Some(r) = ready {
+        // Detached: the sentry holds the process's stdio now. Let go of
+        // ours, which callers may read until EOF (containerd's shim does).
+        if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+            for fd in 0..=2 {
+                let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+            }
+        }
         let _ = std::fs::File::from(r).write_all(format!("ok {pid}").as_bytes());
     }
     loop {
