@@ -88,12 +88,14 @@ pub fn init_logging(global: &GlobalFlags) -> Result<(), CliError> {
 struct Undo {
     dir: Option<PathBuf>,
     pids: Vec<Pid>,
+    cgroups: Vec<PathBuf>,
 }
 
 impl Undo {
     fn disarm(&mut self) {
         self.dir = None;
         self.pids.clear();
+        self.cgroups.clear();
     }
 }
 
@@ -103,6 +105,7 @@ impl Drop for Undo {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
         }
+        crate::oci::cgroup::remove_dirs(self.cgroups.iter().map(|d| d.as_path()));
         if let Some(dir) = self.dir.take() {
             if let Err(e) = std::fs::remove_dir_all(&dir) {
                 tracing::warn!("removing {}: {e}", dir.display());
@@ -138,6 +141,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     let mut undo = Undo {
         dir: Some(state_dir.clone()),
         pids: Vec::new(),
+        cgroups: Vec::new(),
     };
     let mut st = state::StateFile {
         oci: state::OciState {
@@ -198,6 +202,18 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     undo.pids.push(gofer);
     drop(gofer_sock);
     let (config_r, config_w) = launch::cloexec_pipe()?;
+    let cgroup = if global.ignore_cgroups {
+        crate::oci::cgroup::Cgroup::default()
+    } else {
+        let linux = spec.linux().as_ref();
+        crate::oci::cgroup::create(
+            linux.and_then(|l| l.cgroups_path().as_ref()).and_then(|p| p.to_str()),
+            &args.id,
+            linux.and_then(|l| l.resources().as_ref()),
+        )?
+    };
+    undo.cgroups.clone_from(&cgroup.dirs);
+    cgroup.add(gofer.as_raw())?;
     // The sentry is pid 1 of a PID namespace of its own (see `runsc do`).
     if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
         tracing::warn!("no PID namespace for the sentry ({e})");
@@ -221,6 +237,8 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         unblock: Some(signals),
     })?;
     undo.pids.insert(0, sentry);
+    // Before it reads its configuration, so before it forks any stub.
+    cgroup.add(sentry.as_raw())?;
     // Only the sentry may hold the listener: if it dies, connecting fails.
     drop((sentry_sock, config_r, listener));
     let mut pipe = std::fs::File::from(config_w);
@@ -250,6 +268,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         sentry_start: state::proc_stat(sentry.as_raw()).map_or(0, |s| s.0),
         gofer_pid: gofer.as_raw(),
         gofer_start: state::proc_stat(gofer.as_raw()).map_or(0, |s| s.0),
+        cgroups: cgroup.dirs.iter().map(|d| d.to_string_lossy().into_owned()).collect(),
     };
     state::write(&state_dir, &st)?;
     if let Some(path) = &args.pid_file {

@@ -15,6 +15,7 @@ pub mod run;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod wait;
 
 use crate::error::CliError;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};

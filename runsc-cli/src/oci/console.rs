@@ -25,25 +25,35 @@ pub struct Pty {
 }
 
 /// Opens a pty pair, sized `size` (`process.consoleSize`, rows x columns).
+/// Both ends are close-on-exec from the start (no window in which a
+/// concurrent fork could inherit them).
 pub fn open(size: Option<(u16, u16)>) -> Result<Pty, CliError> {
-    let winsize = size.map(|(rows, cols)| nix::pty::Winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    });
-    let pty = nix::pty::openpty(winsize.as_ref(), None).map_err(|e| CliError::nix("openpty", e))?;
-    for fd in [&pty.master, &pty.slave] {
-        nix::fcntl::fcntl(
-            fd.as_raw_fd(),
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        )
-        .map_err(|e| CliError::nix("fcntl(FD_CLOEXEC)", e))?;
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let master = nix::pty::posix_openpt(flags).map_err(|e| CliError::nix("posix_openpt", e))?;
+    nix::pty::grantpt(&master).map_err(|e| CliError::nix("grantpt", e))?;
+    nix::pty::unlockpt(&master).map_err(|e| CliError::nix("unlockpt", e))?;
+    let name = nix::pty::ptsname_r(&master).map_err(|e| CliError::nix("ptsname", e))?;
+    let replica = nix::fcntl::open(name.as_str(), flags, nix::sys::stat::Mode::empty())
+        .map_err(|e| CliError::nix(format!("opening {name}"), e))?;
+    // SAFETY: open returned a new fd that nothing else owns.
+    let replica = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(replica) };
+    // SAFETY: into_raw_fd gives up the PtyMaster's ownership of its fd.
+    let master =
+        unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(master)) };
+    if let Some((rows, cols)) = size {
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one struct winsize from `ws`.
+        if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
+            return Err(CliError::io("TIOCSWINSZ", std::io::Error::last_os_error()));
+        }
     }
-    Ok(Pty {
-        master: pty.master,
-        replica: pty.slave,
-    })
+    Ok(Pty { master, replica })
 }
 
 /// Sends `master` over the unix socket at `socket` (runc's protocol: one
@@ -80,51 +90,4 @@ pub fn make_controlling(fd: i32) -> Result<(), CliError> {
 /// The device number of the terminal `fd` (to name it to the sentry).
 pub fn rdev(fd: i32) -> Option<u64> {
     nix::sys::stat::fstat(fd).ok().map(|st| st.st_rdev)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use std::os::fd::{FromRawFd, RawFd};
-
-    #[test]
-    fn the_master_arrives_over_the_console_socket_and_talks_to_the_replica() {
-        let dir = std::env::temp_dir().join(format!("runsc-console-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("console.sock");
-        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let pty = open(Some((24, 80))).unwrap();
-        send_master(&path, &pty.master).unwrap();
-        drop(pty.master);
-        let (conn, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 64];
-        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-        let msg =
-            nix::sys::socket::recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).unwrap();
-        let mut got = None;
-        for c in msg.cmsgs().unwrap() {
-            if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
-                // SAFETY: the kernel installed this fd for us.
-                got = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-            }
-        }
-        let len = msg.bytes;
-        let master = got.unwrap();
-        assert_eq!(&buf[..len], b"/dev/ptmx");
-        // The replica's size was set, and output written to it comes out of
-        // the master (with the line discipline's \n -> \r\n).
-        // SAFETY: winsize is plain data; all-zero is valid.
-        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-        // SAFETY: TIOCGWINSZ writes one winsize into `ws`.
-        let rc = unsafe { libc::ioctl(pty.replica.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
-        assert_eq!(rc, 0);
-        assert_eq!((ws.ws_row, ws.ws_col), (24, 80));
-        nix::unistd::write(&pty.replica, b"hi\n").unwrap();
-        let mut out = [0u8; 8];
-        let n = nix::unistd::read(master.as_raw_fd(), &mut out).unwrap();
-        assert_eq!(&out[..n], b"hi\r\n");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 }
