@@ -146,6 +146,8 @@ pub enum Command {
     Ps(cmd::ps::PsArgs),
     /// Wait for a container's init to exit and print its exit status.
     Wait(cmd::wait::WaitArgs),
+    /// Add rvisor to docker's daemon.json as a runtime.
+    Install(cmd::install::InstallArgs),
 }
 
 fn main() -> ExitCode {
@@ -184,6 +186,7 @@ fn main() -> ExitCode {
         Some(Command::Exec(args)) => cmd::exec::run(&cli.global, args),
         Some(Command::Ps(args)) => cmd::ps::run(&cli.global, args),
         Some(Command::Wait(args)) => cmd::wait::run(&cli.global, args),
+        Some(Command::Install(args)) => cmd::install::run(args),
         None => cmd::help::run(cmd::help::HelpArgs::default()),
     };
     match result {

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod features;
 pub mod gofer;
 pub mod help;
+pub mod install;
 pub mod kill;
 pub mod list;
 pub mod ps;
