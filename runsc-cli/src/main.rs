@@ -144,10 +144,26 @@ pub enum Command {
     Exec(cmd::exec::ExecArgs),
     /// List a container's processes.
     Ps(cmd::ps::PsArgs),
+    /// Wait for a container's init to exit and print its exit status.
+    Wait(cmd::wait::WaitArgs),
+    /// Add rvisor to docker's daemon.json as a runtime.
+    Install(cmd::install::InstallArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version requests print and succeed; an unknown flag or
+        // command is a runtime error (125, as runc's callers expect), with
+        // clap's message naming it.
+        Err(e) => {
+            let _ = e.print();
+            return match e.exit_code() {
+                0 => ExitCode::SUCCESS,
+                _ => ExitCode::from(error::EXIT_RUNTIME_ERROR),
+            };
+        }
+    };
     if cli.global.version {
         println!("runsc version {}", env!("CARGO_PKG_VERSION"));
         println!("spec: {}", oci_spec::runtime::version());
@@ -169,6 +185,8 @@ fn main() -> ExitCode {
         Some(Command::Features(args)) => cmd::features::run(&cli.global, args),
         Some(Command::Exec(args)) => cmd::exec::run(&cli.global, args),
         Some(Command::Ps(args)) => cmd::ps::run(&cli.global, args),
+        Some(Command::Wait(args)) => cmd::wait::run(&cli.global, args),
+        Some(Command::Install(args)) => cmd::install::run(args),
         None => cmd::help::run(cmd::help::HelpArgs::default()),
     };
     match result {

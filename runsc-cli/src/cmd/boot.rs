@@ -31,6 +31,11 @@ pub struct BootArgs {
     /// in the order of its `Bind` mounts.
     #[arg(long, value_name = "N,M,...", value_delimiter = ',')]
     pub mount_fds: Vec<i32>,
+    /// Fds 0-2 are the replica of the container's pty (OCI
+    /// `process.terminal`): make it the sentry's controlling terminal, so
+    /// that ^C and resizes come to the sentry, which routes them to the guest.
+    #[arg(long)]
+    pub console: bool,
 }
 
 /// Upper bound on the config size: a config is argv + env, far below this.
@@ -67,6 +72,9 @@ pub fn run(global: &GlobalFlags, args: BootArgs) -> Result<u8, CliError> {
         .iter()
         .map(|&fd| super::take_fd("mount-fds", fd))
         .collect::<Result<Vec<_>, _>>()?;
+    if args.console {
+        crate::oci::console::make_controlling(0)?;
+    }
     let mut config = read_config(std::fs::File::from(config_fd))?;
     config.strace |= strace;
     tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "booting sandbox");

@@ -88,12 +88,14 @@ pub fn init_logging(global: &GlobalFlags) -> Result<(), CliError> {
 struct Undo {
     dir: Option<PathBuf>,
     pids: Vec<Pid>,
+    cgroups: Vec<PathBuf>,
 }
 
 impl Undo {
     fn disarm(&mut self) {
         self.dir = None;
         self.pids.clear();
+        self.cgroups.clear();
     }
 }
 
@@ -103,6 +105,7 @@ impl Drop for Undo {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
         }
+        crate::oci::cgroup::remove_dirs(self.cgroups.iter().map(|d| d.as_path()));
         if let Some(dir) = self.dir.take() {
             if let Err(e) = std::fs::remove_dir_all(&dir) {
                 tracing::warn!("removing {}: {e}", dir.display());
@@ -123,9 +126,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     let spec = spec::load(&bundle)?;
     let host = nix::unistd::gethostname().map_err(|e| CliError::nix("gethostname", e))?;
     let mut prepared = spec::prepare(&spec, &bundle, &host.to_string_lossy())?;
-    if prepared.terminal || args.console_socket.is_some() {
-        return Err(OciError::Unsupported("process.terminal (a pty for the container)".into()).into());
-    }
+    let pty = terminal(&spec, prepared.terminal, args.console_socket.as_deref(), attached)?;
     prepared.config.overlay = super::do_cmd::overlay_flag(&global.overlay2)?;
     prepared.config.strace = global.strace;
     let json = serde_json::to_vec(&prepared.config)?;
@@ -140,6 +141,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     let mut undo = Undo {
         dir: Some(state_dir.clone()),
         pids: Vec::new(),
+        cgroups: Vec::new(),
     };
     let mut st = state::StateFile {
         oci: state::OciState {
@@ -158,7 +160,10 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     state::write(&state_dir, &st)?;
     let listener = control::listen_at(&state_dir)?;
 
-    let (gofer_args, boot_args) = child_args(global, &rootfs);
+    let (gofer_args, mut boot_args) = child_args(global, &rootfs);
+    if pty.is_some() {
+        boot_args.push("--console".to_string());
+    }
     let spawn = if attached {
         launch::spawn
     } else {
@@ -168,11 +173,28 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     let signals = launch::block_signals()?;
     let exe = Path::new("/proc/self/exe");
     let (gofer_sock, sentry_sock) = launch::seqpacket_pair()?;
+    // The gofer never writes the container's output. A detached gofer must
+    // not hold create's stdout/stderr either: callers (containerd's shim)
+    // read them until EOF, and the gofer lives as long as the sandbox. Its
+    // messages then go to --log (or nowhere).
+    let devnull = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| CliError::io("/dev/null", e))?;
+    let gofer_err = match (&global.log, attached) {
+        (_, true) => None,
+        (Some(log), false) => std::fs::OpenOptions::new().create(true).append(true).open(log).ok(),
+        (None, false) => devnull.try_clone().ok(),
+    };
+    let mut gofer_fds = vec![(gofer_sock.as_fd(), CHILD_SOCKET_FD), (devnull.as_fd(), 1)];
+    if let Some(f) = &gofer_err {
+        gofer_fds.push((f.as_fd(), 2));
+    }
     let gofer = spawn(ChildSpec {
         program: exe,
         arg0: "runsc-gofer",
         args: gofer_args,
-        fds: vec![(gofer_sock.as_fd(), CHILD_SOCKET_FD)],
+        fds: gofer_fds,
         new_process_group: true,
         null_stdin: true,
         unblock: Some(signals),
@@ -180,24 +202,43 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     undo.pids.push(gofer);
     drop(gofer_sock);
     let (config_r, config_w) = launch::cloexec_pipe()?;
+    let cgroup = if global.ignore_cgroups {
+        crate::oci::cgroup::Cgroup::default()
+    } else {
+        let linux = spec.linux().as_ref();
+        crate::oci::cgroup::create(
+            linux.and_then(|l| l.cgroups_path().as_ref()).and_then(|p| p.to_str()),
+            &args.id,
+            linux.and_then(|l| l.resources().as_ref()),
+        )?
+    };
+    undo.cgroups.clone_from(&cgroup.dirs);
+    cgroup.add(gofer.as_raw())?;
     // The sentry is pid 1 of a PID namespace of its own (see `runsc do`).
     if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
         tracing::warn!("no PID namespace for the sentry ({e})");
+    }
+    let mut fds = vec![
+        (sentry_sock.as_fd(), CHILD_SOCKET_FD),
+        (config_r.as_fd(), CHILD_CONFIG_FD),
+        (listener.as_fd(), CHILD_CONTROL_FD),
+    ];
+    if let Some(pty) = &pty {
+        // The pty replica is the container's stdin, stdout and stderr.
+        fds.extend([0, 1, 2].map(|n| (pty.replica.as_fd(), n)));
     }
     let sentry = spawn(ChildSpec {
         program: exe,
         arg0: "runsc-sandbox",
         args: boot_args,
-        fds: vec![
-            (sentry_sock.as_fd(), CHILD_SOCKET_FD),
-            (config_r.as_fd(), CHILD_CONFIG_FD),
-            (listener.as_fd(), CHILD_CONTROL_FD),
-        ],
+        fds,
         new_process_group: false,
         null_stdin: false,
         unblock: Some(signals),
     })?;
     undo.pids.insert(0, sentry);
+    // Before it reads its configuration, so before it forks any stub.
+    cgroup.add(sentry.as_raw())?;
     // Only the sentry may hold the listener: if it dies, connecting fails.
     drop((sentry_sock, config_r, listener));
     let mut pipe = std::fs::File::from(config_w);
@@ -205,6 +246,10 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         tracing::debug!(%e, "writing the boot configuration");
     }
     drop(pipe);
+    if let (Some(pty), Some(socket)) = (&pty, &args.console_socket) {
+        crate::oci::console::send_master(socket, &pty.master)?;
+    }
+    drop(pty);
 
     match control::request(&state_dir, &Request::State, Some(READY_TIMEOUT)) {
         Ok(Response::State {
@@ -223,6 +268,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         sentry_start: state::proc_stat(sentry.as_raw()).map_or(0, |s| s.0),
         gofer_pid: gofer.as_raw(),
         gofer_start: state::proc_stat(gofer.as_raw()).map_or(0, |s| s.0),
+        cgroups: cgroup.dirs.iter().map(|d| d.to_string_lossy().into_owned()).collect(),
     };
     state::write(&state_dir, &st)?;
     if let Some(path) = &args.pid_file {
@@ -238,6 +284,38 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         state_dir,
         state: st,
     })
+}
+
+/// The container's pty, if `process.terminal` asks for one: opened here,
+/// its master sent over `--console-socket` once the sentry holds the
+/// replica. A foreground `runsc run` on a terminal without a console
+/// socket shares its own terminal instead (as `runsc do` does).
+fn terminal(
+    spec: &oci_spec::runtime::Spec,
+    terminal: bool,
+    socket: Option<&Path>,
+    attached: bool,
+) -> Result<Option<crate::oci::console::Pty>, CliError> {
+    match (terminal, socket) {
+        (false, None) => Ok(None),
+        (false, Some(_)) => {
+            Err(OciError::Usage("--console-socket needs process.terminal set to true in config.json".into()).into())
+        }
+        (true, Some(_)) => {
+            let size = spec
+                .process()
+                .as_ref()
+                .and_then(|p| p.console_size())
+                .map(|b| (b.height() as u16, b.width() as u16));
+            Ok(Some(crate::oci::console::open(size)?))
+        }
+        // SAFETY: isatty only queries fd 0.
+        (true, None) if attached && unsafe { libc::isatty(0) } == 1 => Ok(None),
+        (true, None) => Err(OciError::Usage(
+            "process.terminal needs --console-socket (or a foreground `runsc run` on a terminal)".into(),
+        )
+        .into()),
+    }
 }
 
 /// The sentry died (or hung) before it was ready: collect its status.

@@ -67,5 +67,6 @@ pub fn kill_and_remove(st: &state::StateFile, dir: &Path) -> Result<(), CliError
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    crate::oci::cgroup::remove_dirs(st.sandbox.cgroups.iter().map(Path::new));
     std::fs::remove_dir_all(dir).map_err(|e| CliError::io(format!("removing {}", dir.display()), e))
 }

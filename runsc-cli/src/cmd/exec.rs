@@ -8,7 +8,7 @@
 //! shim expects) goes to `--pid-file`.
 
 use crate::error::CliError;
-use crate::oci::{self, control, spec, state, OciError};
+use crate::oci::{self, console, control, spec, state, OciError};
 use crate::GlobalFlags;
 use clap::Args;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -16,11 +16,12 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use oci_spec::runtime::Process;
 use sentry::control::protocol::{self, ExecRequest, Request, Response};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-/// Signals relayed to the exec'd process.
-const RELAYED: [Signal; 7] = [
+/// Signals relayed to the exec'd process (^Z only when our terminal sent it).
+const RELAYED: [Signal; 8] = [
+    Signal::SIGTSTP,
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,
@@ -77,9 +78,6 @@ pub struct ExecArgs {
 /// Runs `runsc exec`.
 pub fn run(global: &GlobalFlags, args: ExecArgs) -> Result<u8, CliError> {
     super::create::init_logging(global)?;
-    if args.tty || args.console_socket.is_some() {
-        return Err(OciError::Unsupported("exec --tty".into()).into());
-    }
     let root = state::root_dir(global.root.as_deref());
     let (st, dir) = oci::current(&root, &args.id)?;
     if st.oci.status != "running" {
@@ -90,12 +88,22 @@ pub fn run(global: &GlobalFlags, args: ExecArgs) -> Result<u8, CliError> {
         }
         .into());
     }
-    let req = build_request(&args, Path::new(&st.oci.bundle))?;
+    let (req, terminal) = build_request(&args, Path::new(&st.oci.bundle))?;
+    let pty = match (terminal, &args.console_socket) {
+        (true, Some(socket)) => {
+            let pty = console::open(None)?;
+            console::send_master(socket, &pty.master)?;
+            Some(pty.replica)
+        }
+        (false, Some(_)) => return Err(OciError::Usage("--console-socket needs --tty".into()).into()),
+        // `runsc exec -t` on a terminal: the process shares ours.
+        (true, None) | (false, None) => None,
+    };
     if !args.detach {
         if let Some(path) = &args.pid_file {
             super::create::write_pid_file(path, std::process::id() as i32)?;
         }
-        return attach(&dir, &args.id, req, None);
+        return attach(&dir, &args.id, req, None, pty);
     }
     // --detach: a forked child stays attached; the parent returns once the
     // process started (or reports why it did not).
@@ -105,7 +113,7 @@ pub fn run(global: &GlobalFlags, args: ExecArgs) -> Result<u8, CliError> {
         nix::unistd::ForkResult::Child => {
             drop(ready_r);
             let _ = nix::unistd::setsid();
-            let code = match attach(&dir, &args.id, req, Some(ready_w)) {
+            let code = match attach(&dir, &args.id, req, Some(ready_w), pty) {
                 Ok(code) => code,
                 Err(_) => crate::error::EXIT_RUNTIME_ERROR,
             };
@@ -140,7 +148,7 @@ pub fn run(global: &GlobalFlags, args: ExecArgs) -> Result<u8, CliError> {
 
 /// The process to start: `--process FILE`, else the container's own
 /// `process` with CMD, `--env`, `--cwd`, `--user` applied (as runc does).
-fn build_request(args: &ExecArgs, bundle: &Path) -> Result<ExecRequest, CliError> {
+fn build_request(args: &ExecArgs, bundle: &Path) -> Result<(ExecRequest, bool), CliError> {
     let container = spec::load(bundle)?;
     let prepared = spec::prepare(&container, bundle, "")?;
     let process: Process = match &args.process {
@@ -180,7 +188,8 @@ fn build_request(args: &ExecArgs, bundle: &Path) -> Result<ExecRequest, CliError
     let mut additional_gids = user.additional_gids().clone().unwrap_or_default();
     additional_gids.extend(&args.additional_gids);
     argv[0] = spec::resolve_program(&argv[0], &env, &prepared.rootfs, &prepared.config.mounts);
-    Ok(ExecRequest {
+    let terminal = args.tty || (args.process.is_some() && process.terminal().unwrap_or(false));
+    let req = ExecRequest {
         argv,
         env,
         cwd: args
@@ -191,12 +200,22 @@ fn build_request(args: &ExecArgs, bundle: &Path) -> Result<ExecRequest, CliError
         gid,
         additional_gids,
         umask: user.umask().unwrap_or(0o022),
-    })
+    };
+    Ok((req, terminal))
 }
 
 /// Starts the process with our stdio, relays signals to it until it
 /// exits, and returns its exit code. `ready` gets `ok PID` or `error MSG`.
-fn attach(dir: &Path, id: &str, req: ExecRequest, ready: Option<OwnedFd>) -> Result<u8, CliError> {
+/// With `pty` (the replica of the process's terminal) this process makes
+/// it its controlling terminal, so that the signals its line discipline
+/// generates come here and go on to the guest's foreground group on it.
+fn attach(
+    dir: &Path,
+    id: &str,
+    req: ExecRequest,
+    ready: Option<OwnedFd>,
+    pty: Option<OwnedFd>,
+) -> Result<u8, CliError> {
     let mut set = SigSet::empty();
     for sig in RELAYED {
         set.add(sig);
@@ -213,7 +232,17 @@ fn attach(dir: &Path, id: &str, req: ExecRequest, ready: Option<OwnedFd>) -> Res
         }
         .into()
     };
-    let (reply, conn) = match control::request_on(dir, &Request::Exec(req), &[0, 1, 2], None) {
+    let stdio = match &pty {
+        Some(replica) => [replica.as_raw_fd(); 3],
+        None => [0, 1, 2],
+    };
+    let rdev = pty.as_ref().and_then(|r| {
+        if let Err(e) = console::make_controlling(r.as_raw_fd()) {
+            tracing::debug!("exec terminal: {e}");
+        }
+        console::rdev(r.as_raw_fd())
+    });
+    let (reply, conn) = match control::request_on(dir, &Request::Exec(req), &stdio, None) {
         Ok(r) => r,
         Err(e) => return Err(fail(e.to_string(), ready)),
     };
@@ -230,6 +259,13 @@ fn attach(dir: &Path, id: &str, req: ExecRequest, ready: Option<OwnedFd>) -> Res
         other => return Err(fail(format!("unexpected reply {other:?}"), ready)),
     };
     if let Some(r) = ready {
+        // Detached: the sentry holds the process's stdio now. Let go of
+        // ours, which callers may read until EOF (containerd's shim does).
+        if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+            for fd in 0..=2 {
+                let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+            }
+        }
         let _ = std::fs::File::from(r).write_all(format!("ok {pid}").as_bytes());
     }
     loop {
@@ -250,8 +286,12 @@ fn attach(dir: &Path, id: &str, req: ExecRequest, ready: Option<OwnedFd>) -> Res
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(CliError::nix("poll", e)),
         }
-        while let Some(sig) = pending_signal(&set) {
-            let req = Request::SignalProcess { pid, signo: sig };
+        while let Some((sig, from_terminal)) = pending_signal(&set) {
+            let req = match rdev {
+                Some(rdev) if from_terminal => Request::SignalTerminal { rdev, pid, signo: sig },
+                _ if sig == libc::SIGTSTP => continue,
+                _ => Request::SignalProcess { pid, signo: sig },
+            };
             if let Err(e) = control::request(dir, &req, None) {
                 tracing::debug!("relaying signal {sig}: {e}");
             }
@@ -259,10 +299,13 @@ fn attach(dir: &Path, id: &str, req: ExecRequest, ready: Option<OwnedFd>) -> Res
     }
 }
 
-/// A pending signal of `set`, without waiting.
-fn pending_signal(set: &SigSet) -> Option<i32> {
+/// A pending signal of `set`, without waiting, and whether the kernel
+/// (our controlling terminal) generated it.
+fn pending_signal(set: &SigSet) -> Option<(i32, bool)> {
     let timeout = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: the set and timeout pointers are valid; info may be null.
-    let rc = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &timeout) };
-    (rc > 0).then_some(rc)
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the set, info and timeout pointers are valid for the call.
+    let rc = unsafe { libc::sigtimedwait(set.as_ref(), &mut info, &timeout) };
+    (rc > 0).then_some((rc, info.si_code == libc::SI_KERNEL))
 }

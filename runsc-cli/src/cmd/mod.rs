@@ -8,6 +8,7 @@ pub mod exec;
 pub mod features;
 pub mod gofer;
 pub mod help;
+pub mod install;
 pub mod kill;
 pub mod list;
 pub mod ps;
@@ -15,6 +16,7 @@ pub mod run;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod wait;
 
 use crate::error::CliError;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};

@@ -36,6 +36,7 @@ pub fn run(global: &GlobalFlags, args: RunArgs) -> Result<u8, CliError> {
     }
     let status = created.sandbox.wait_forwarding(&created.signals);
     created.sandbox.kill_gofer();
+    crate::oci::cgroup::remove_dirs(created.state.sandbox.cgroups.iter().map(std::path::Path::new));
     if let Err(e) = std::fs::remove_dir_all(&created.state_dir) {
         tracing::warn!("removing {}: {e}", created.state_dir.display());
     }

@@ -2,6 +2,8 @@
 //! directory and the client end of the sentry's control socket. The
 //! commands themselves live in `cmd/` (create, start, state, ...).
 
+pub mod cgroup;
+pub mod console;
 pub mod control;
 pub mod error;
 pub mod id;

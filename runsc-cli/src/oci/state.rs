@@ -58,6 +58,9 @@ pub struct SandboxPids {
     pub gofer_pid: i32,
     /// Its start time.
     pub gofer_start: u64,
+    /// The cgroup directories the sandbox was put in (removed by delete).
+    #[serde(default)]
+    pub cgroups: Vec<String>,
 }
 
 /// The state root: `--root`, else `/run/rvisor` for root and

@@ -37,6 +37,16 @@ pub enum Request {
     /// as three fds); answered with [`Response::Started`], then on the same
     /// connection [`Response::Exited`] when it exits.
     Exec(ExecRequest),
+    /// A signal the host terminal `rdev` generated (^C, ^Z, resize) for the
+    /// guest's foreground process group on it, else for process `pid`.
+    SignalTerminal {
+        /// The host terminal's device number.
+        rdev: u64,
+        /// The process to signal if the terminal has no foreground group.
+        pid: i32,
+        /// Signal number.
+        signo: i32,
+    },
     /// Send a signal to one process started by exec (sandbox pid).
     SignalProcess {
         /// The sandbox pid.

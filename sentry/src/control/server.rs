@@ -123,6 +123,15 @@ fn dispatch(req: Request, fds: Vec<OwnedFd>, conn: &OwnedFd, kernel: &Arc<Kernel
                 Err(e) => error(format!("pid {pid}: {}", e.description())),
             }
         }
+        Request::SignalTerminal { rdev, pid, signo } => {
+            if !crate::kernel::console::is_terminal_signal(signo) {
+                return error(format!("signal {signo} is not a terminal signal"));
+            }
+            match crate::kernel::console::signal_foreground(Some(rdev), pid, signo) {
+                Ok(()) => Response::Ok,
+                Err(e) => error(format!("pid {pid}: {}", e.description())),
+            }
+        }
         Request::Wait => match wait_init(kernel) {
             Some(code) => Response::Exited { code },
             None => error("the kernel state is poisoned".to_string()),

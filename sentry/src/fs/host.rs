@@ -117,6 +117,44 @@ impl FileOps for HostFile {
                 mm.write_obj(arg, &n)?;
                 Ok(0)
             }
+            // A host terminal: its line discipline serves the guest (see
+            // kernel::console); job control is modelled in the sentry.
+            libc::TCSETS | libc::TCSETSW | libc::TCSETSF => {
+                let t: KernelTermios = mm.read_obj(arg)?;
+                // SAFETY: TCSETS* read one kernel termios from `t`.
+                if unsafe { libc::ioctl(fd, cmd as libc::Ioctl, &t as *const KernelTermios) } < 0 {
+                    return Err(Errno::last());
+                }
+                Ok(0)
+            }
+            libc::TIOCSWINSZ => {
+                let w: Winsize = mm.read_obj(arg)?;
+                // SAFETY: TIOCSWINSZ reads one struct winsize from `w`.
+                if unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &w as *const Winsize) } < 0 {
+                    return Err(Errno::last());
+                }
+                Ok(0)
+            }
+            libc::TIOCGPGRP | libc::TIOCGSID => {
+                let rdev = crate::kernel::console::tty_rdev(fd).ok_or(Errno::ENOTTY)?;
+                let pgid: i32 = if cmd as libc::Ioctl == libc::TIOCGSID {
+                    1
+                } else {
+                    crate::kernel::console::foreground(rdev)
+                };
+                mm.write_obj(arg, &pgid)?;
+                Ok(0)
+            }
+            libc::TIOCSPGRP => {
+                let rdev = crate::kernel::console::tty_rdev(fd).ok_or(Errno::ENOTTY)?;
+                let pgid: i32 = mm.read_obj(arg)?;
+                crate::kernel::console::set_foreground(rdev, pgid)?;
+                Ok(0)
+            }
+            libc::TIOCSCTTY | libc::TIOCNOTTY => {
+                crate::kernel::console::tty_rdev(fd).ok_or(Errno::ENOTTY)?;
+                Ok(0)
+            }
             _ => Err(Errno::ENOTTY),
         }
     }

@@ -1,0 +1,310 @@
+//! podman with rvisor as its OCI runtime (`podman --runtime PATH`): an
+//! image imported from a local busybox rootfs, `run --rm` with an exit
+//! status, `run -d` + `exec` + `stop` + `rm`, and `run -it` on a pty.
+//! Each test has its own podman storage under a temp dir; nothing is
+//! pulled. Skipped (with a message) when podman is not installed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod tools;
+
+use common::run;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tools::Scratch;
+
+/// podman needs these here: the tests run without CAP_SYS_RESOURCE, and
+/// podman's defaults raise the limits above the current hard ones.
+const ULIMITS: [&str; 4] = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"];
+
+struct Podman {
+    scratch: Scratch,
+    runtime: PathBuf,
+    log: PathBuf,
+}
+
+impl Podman {
+    fn new(test: &str) -> Option<Podman> {
+        if !tools::tools(test, &["/usr/bin/podman", "/usr/bin/conmon", tools::BUSYBOX]) {
+            return None;
+        }
+        let scratch = Scratch::new(&format!("podman-{test}"));
+        let log = scratch.path().join("runtime.log");
+        let runtime = tools::logging_runtime(scratch.path(), &log);
+        let p = Podman { scratch, runtime, log };
+        let rootfs = tools::busybox_rootfs(p.scratch.path());
+        let tar = tools::tarball(&rootfs);
+        let out = run(p
+            .cmd()
+            .args(["import", "--change", "ENV=PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
+            .arg(&tar)
+            .arg("rvisor-busybox:latest"));
+        assert_eq!(out.code, 0, "podman import: {out:?}");
+        Some(p)
+    }
+
+    /// `podman` with this test's storage, cgroupfs and runsc as the runtime.
+    fn cmd(&self) -> Command {
+        let dir = self.scratch.path();
+        let mut c = Command::new("/usr/bin/podman");
+        c.arg("--root")
+            .arg(dir.join("storage"))
+            .arg("--runroot")
+            .arg(dir.join("run"))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "--cgroup-manager",
+                "cgroupfs",
+                "--events-backend",
+                "file",
+            ])
+            .arg("--tmpdir")
+            .arg(dir.join("tmp"))
+            .arg("--runtime")
+            .arg(&self.runtime);
+        c
+    }
+
+    fn run_args(&self) -> Command {
+        let mut c = self.cmd();
+        c.args(["run", "--network", "none"]).args(ULIMITS);
+        c
+    }
+
+    fn calls(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = run(self.cmd().args(["rm", "--all", "--force", "--time", "0"]));
+    }
+}
+
+#[test]
+fn podman_run_rm_prints_and_exits_with_the_status() {
+    let Some(p) = Podman::new("run_rm") else { return };
+    let out = run(p
+        .run_args()
+        .args(["--rm", "rvisor-busybox", "sh", "-c", "echo hi; exit 3"]));
+    assert_eq!(out.code, 3, "{out:?}\ncalls:\n{}", p.calls());
+    assert_eq!(out.stdout, "hi\n", "{out:?}");
+    // podman drove the runc command line: create, start, delete.
+    let calls = p.calls();
+    assert!(calls.contains("create --bundle"), "{calls}");
+    assert!(calls.contains("start "), "{calls}");
+    assert!(calls.contains("delete"), "{calls}");
+
+    // The container sees the image's files, podman's environment and hostname.
+    let out = run(p.run_args().args([
+        "--rm",
+        "--hostname",
+        "podbox",
+        "-e",
+        "GREETING=hello",
+        "rvisor-busybox",
+        "sh",
+        "-c",
+        "cat /etc/os-release; echo $GREETING; hostname; id -u",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("rvisor busybox test"), "{out:?}");
+    assert!(out.stdout.contains("hello\npodbox\n0\n"), "{out:?}");
+
+    // A program that does not exist: podman's 127.
+    let out = run(p.run_args().args(["--rm", "rvisor-busybox", "/no/such/program"]));
+    assert_eq!(out.code, 127, "{out:?}");
+}
+
+#[test]
+fn podman_detached_exec_stop_rm() {
+    let Some(p) = Podman::new("detached") else { return };
+    let out = run(p.run_args().args([
+        "-d",
+        "--name",
+        "rvisor-detached",
+        "rvisor-busybox",
+        "sh",
+        "-c",
+        "trap 'echo got TERM; exit 0' TERM; echo started; while true; do sleep 0.1; done",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(p.cmd().args([
+        "inspect",
+        "--format",
+        "{{.State.Pid}} {{.State.Status}}",
+        "rvisor-detached",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut fields = out.stdout.split_whitespace();
+    let pid: i32 = fields.next().unwrap().parse().unwrap();
+    assert_eq!(fields.next(), Some("running"), "{out:?}");
+    assert!(pid > 0 && !tools::gone(pid));
+
+    let out = run(p.cmd().args([
+        "exec",
+        "-e",
+        "X=42",
+        "-w",
+        "/tmp",
+        "rvisor-detached",
+        "sh",
+        "-c",
+        "echo in exec $X $(pwd); exit 4",
+    ]));
+    assert_eq!(out.code, 4, "{out:?}\ncalls:\n{}", p.calls());
+    assert_eq!(out.stdout, "in exec 42 /tmp\n", "{out:?}");
+    // The exec'd shell sees the init (pid 1) in the same sandbox.
+    let out = run(p.cmd().args([
+        "exec",
+        "rvisor-detached",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("sh -c trap"), "{out:?}");
+
+    let out = run(p.cmd().args(["stop", "--time", "20", "rvisor-detached"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(p.cmd().args([
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "rvisor-detached",
+    ]));
+    // The trap ran: SIGTERM reached the init, which exited 0.
+    assert_eq!(out.stdout.trim(), "exited 0", "{out:?}");
+    let out = run(p.cmd().args(["logs", "rvisor-detached"]));
+    assert_eq!(out.stdout, "started\ngot TERM\n", "{out:?}");
+    let out = run(p.cmd().args(["rm", "rvisor-detached"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        tools::eventually(|| tools::gone(pid)),
+        "the sandbox {pid} is still there"
+    );
+    let calls = p.calls();
+    assert!(calls.contains("exec "), "{calls}");
+    assert!(calls.contains("kill "), "{calls}");
+}
+
+#[test]
+fn podman_stop_kills_a_container_ignoring_sigterm() {
+    let Some(p) = Podman::new("stop_kill") else { return };
+    let out = run(p.run_args().args([
+        "-d",
+        "--name",
+        "rvisor-stubborn",
+        "rvisor-busybox",
+        "sh",
+        "-c",
+        "trap '' TERM; while true; do sleep 0.1; done",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(p
+        .cmd()
+        .args(["inspect", "--format", "{{.State.Pid}} {{.Id}}", "rvisor-stubborn"]));
+    let (pid, id) = out.stdout.trim().split_once(' ').unwrap();
+    let pid: i32 = pid.parse().unwrap();
+    // podman passes no --root: runsc keeps the state in /run/rvisor.
+    let state = Path::new("/run/rvisor").join(id);
+    assert!(state.join("state.json").exists(), "{}", state.display());
+    let out = run(p.cmd().args(["stop", "--time", "1", "rvisor-stubborn"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(p
+        .cmd()
+        .args(["inspect", "--format", "{{.State.ExitCode}}", "rvisor-stubborn"]));
+    assert_eq!(out.stdout.trim(), "137", "{out:?}");
+    let out = run(p.cmd().args(["rm", "rvisor-stubborn"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(tools::eventually(|| tools::gone(pid)));
+    assert!(!state.exists(), "{} left behind", state.display());
+}
+
+/// A tmux server of its own (`-L`), killed on drop.
+struct Tmux(String);
+
+impl Tmux {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.0]);
+        c
+    }
+    fn keys(&self, keys: &[&str]) {
+        let out = run(self.cmd().args(["send-keys", "-t", "t"]).args(keys));
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    fn screen(&self) -> String {
+        run(self.cmd().args(["capture-pane", "-p", "-t", "t"])).stdout
+    }
+    /// Waits until the screen shows `text` (after `after` occurrences).
+    fn wait_for(&self, text: &str, count: usize) -> String {
+        let ok = tools::eventually(|| self.screen().matches(text).count() >= count);
+        let screen = self.screen();
+        assert!(ok, "{text:?} x{count} not on the screen:\n{screen}");
+        screen
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = run(self.cmd().arg("kill-server"));
+    }
+}
+
+/// `podman run -it` and `podman exec -it` on a terminal (tmux): the shell
+/// is interactive on a pty (job control on), reads what is typed, sees the
+/// terminal's size, and ^C interrupts the foreground job, not the shell.
+#[test]
+fn podman_run_and_exec_interactive_under_tmux() {
+    let Some(p) = Podman::new("tty") else { return };
+    if tools::tool("podman_tty", &["/usr/bin/tmux"]).is_none() {
+        return;
+    }
+    let podman = |args: &str| {
+        let c = p.cmd();
+        let mut line: Vec<String> = vec![c.get_program().to_string_lossy().into_owned()];
+        line.extend(c.get_args().map(|a| a.to_string_lossy().into_owned()));
+        format!("{} {args}", line.join(" "))
+    };
+    let ulimits = ULIMITS.join(" ");
+    for (tag, prepare, command) in [
+        (
+            "run",
+            None,
+            format!("run -it --rm --network none {ulimits} rvisor-busybox sh"),
+        ),
+        (
+            "exec",
+            Some(format!(
+                "run -d --name rvisor-tty --network none {ulimits} rvisor-busybox sleep 1000"
+            )),
+            "exec -it rvisor-tty sh".to_string(),
+        ),
+    ] {
+        if let Some(prepare) = prepare {
+            let out = run(Command::new("sh").arg("-c").arg(podman(&prepare)));
+            assert_eq!(out.code, 0, "{out:?}");
+        }
+        let tmux = Tmux(format!("rvisor-{tag}-{}", common::unique()));
+        let script = format!("{}; echo EXITED $?; sleep 60", podman(&command));
+        let out = run(tmux
+            .cmd()
+            .args(["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", &script]));
+        assert_eq!(out.code, 0, "{out:?}");
+        tmux.wait_for("/ #", 1);
+        tmux.keys(&["echo $((6*7))", "Enter"]);
+        tmux.wait_for("\n42\n", 1);
+        tmux.keys(&["sleep 30; echo after $?", "Enter"]);
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        tmux.keys(&["C-c"]);
+        // The prompt comes back long before the 30 s, and the shell lives.
+        tmux.wait_for("/ #", 3);
+        tmux.keys(&["stty size; exit 7", "Enter"]);
+        let screen = tmux.wait_for("EXITED 7", 1);
+        assert!(screen.contains("30 100\n"), "{tag}: {screen}");
+        assert!(!screen.contains("\nafter "), "{tag}: ^C did not stop the job: {screen}");
+    }
+}
