@@ -55,6 +55,25 @@ fn a_single_file_volume_holds_that_file_only() {
     assert_eq!(out.stdout, "just me\nno-sibling\n", "{out:?}");
 }
 
+/// `cat` copies with copy_file_range; into a stdout redirected to a host
+/// file on the same filesystem as the volume, the copy must work as a
+/// write at the host file's own offset.
+#[test]
+fn cat_of_a_volume_file_into_a_redirected_stdout() {
+    let dir = TempDir::new("vol-cat");
+    std::fs::write(dir.0.join("data"), "some data\n").unwrap();
+    let out_path = dir.0.join("out");
+    let out_file = std::fs::File::create(&out_path).unwrap();
+    let vol = format!("{}:/v:ro", dir.0.display());
+    let status = Command::new(RUNSC)
+        .args(["do", "--volume", &vol, "sh", "-c", "echo first; cat /v/data; echo last"])
+        .stdout(out_file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap(), "first\nsome data\nlast\n");
+}
+
 #[test]
 fn a_bind_mount_cannot_reach_host_files_outside_its_source() {
     // host: D/outside/secret and D/vol/{inner, up -> ../outside/secret}

@@ -129,6 +129,9 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     let pty = terminal(&spec, prepared.terminal, args.console_socket.as_deref(), attached)?;
     prepared.config.overlay = super::do_cmd::overlay_flag(&global.overlay2)?;
     prepared.config.strace = global.strace;
+    // Bind mounts: one socket per mount, served by the gofer (after its io
+    // fd) and handed to the sentry (after its control fd).
+    let binds = launch::BindMounts::prepare(&mut prepared.config, CHILD_SOCKET_FD + 1, CHILD_CONTROL_FD + 1)?;
     let json = serde_json::to_vec(&prepared.config)?;
     let rootfs = prepared
         .rootfs
@@ -160,7 +163,12 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     state::write(&state_dir, &st)?;
     let listener = control::listen_at(&state_dir)?;
 
-    let (gofer_args, mut boot_args) = child_args(global, &rootfs);
+    let (mut gofer_args, mut boot_args) = child_args(global, &rootfs);
+    if super::do_cmd::gofer_writable(&prepared.config) {
+        gofer_args.push("--rw".to_string());
+    }
+    gofer_args.extend(binds.gofer_args.iter().cloned());
+    boot_args.extend(binds.boot_args.iter().cloned());
     if pty.is_some() {
         boot_args.push("--console".to_string());
     }
@@ -190,6 +198,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     if let Some(f) = &gofer_err {
         gofer_fds.push((f.as_fd(), 2));
     }
+    gofer_fds.extend(binds.gofer_fds());
     let gofer = spawn(ChildSpec {
         program: exe,
         arg0: "runsc-gofer",
@@ -201,6 +210,13 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     })?;
     undo.pids.push(gofer);
     drop(gofer_sock);
+    let launch::BindMounts {
+        gofer_ends,
+        sentry_ends,
+        sentry_fds: sentry_numbers,
+        ..
+    } = binds;
+    drop(gofer_ends);
     let (config_r, config_w) = launch::cloexec_pipe()?;
     let cgroup = if global.ignore_cgroups {
         crate::oci::cgroup::Cgroup::default()
@@ -223,6 +239,12 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         (config_r.as_fd(), CHILD_CONFIG_FD),
         (listener.as_fd(), CHILD_CONTROL_FD),
     ];
+    fds.extend(
+        sentry_ends
+            .iter()
+            .map(|fd| fd.as_fd())
+            .zip(sentry_numbers.iter().copied()),
+    );
     if let Some(pty) = &pty {
         // The pty replica is the container's stdin, stdout and stderr.
         fds.extend([0, 1, 2].map(|n| (pty.replica.as_fd(), n)));
@@ -240,7 +262,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     // Before it reads its configuration, so before it forks any stub.
     cgroup.add(sentry.as_raw())?;
     // Only the sentry may hold the listener: if it dies, connecting fails.
-    drop((sentry_sock, config_r, listener));
+    drop((sentry_sock, config_r, listener, sentry_ends));
     let mut pipe = std::fs::File::from(config_w);
     if let Err(e) = pipe.write_all(&json) {
         tracing::debug!(%e, "writing the boot configuration");

@@ -192,14 +192,19 @@ pub fn sys_copy_file_range(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if len == 0 {
         return Ok(0);
     }
-    let (done, err) = pump(
-        &inp,
-        off_in.map_or(At::Position, At::Offset),
-        &out,
-        At::Offset(start_out),
-        len,
-    );
-    if off_out.is_none() {
+    // A host file (stdout redirected to a file) keeps its offset on the
+    // host, shared with whoever opened it: write there as write(2) would.
+    let out_stream = !out.ops().seekable();
+    if out_stream && off_out.is_some() {
+        return Err(Errno::ESPIPE);
+    }
+    let out_at = if out_stream {
+        At::Position
+    } else {
+        At::Offset(start_out)
+    };
+    let (done, err) = pump(&inp, off_in.map_or(At::Position, At::Offset), &out, out_at, len);
+    if off_out.is_none() && !out_stream {
         if let Ok(p) = i64::try_from(start_out + done as u64) {
             out.lseek(p, libc::SEEK_SET)?;
         }
