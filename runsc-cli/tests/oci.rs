@@ -443,3 +443,67 @@ fn exec_runs_processes_in_a_running_container() {
     b.ok(&["delete", "e1"]);
     nothing_left(&b, "e1");
 }
+
+/// The way SDKs that wrap runsc drive it: a bundle whose root is an empty,
+/// read-only directory with the host's /usr, /lib, /lib64 and /bin
+/// bind-mounted read-only and a writable tmpfs, `run --bundle --detach`,
+/// then `exec --cwd --env`, then `kill ID SIGKILL` and `delete --force`.
+#[test]
+fn sdk_style_run_detach_exec_kill_delete_with_host_bind_mounts() {
+    let dir = TempDir::new("oci-sdk");
+    let rootfs = dir.0.join("rootfs");
+    std::fs::create_dir_all(&rootfs).unwrap();
+    let mut mounts = vec![
+        serde_json::json!({"destination": "/proc", "type": "proc", "source": "proc"}),
+        serde_json::json!({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["size=16m"]}),
+    ];
+    for host in ["/usr", "/lib", "/lib64", "/bin"] {
+        if Path::new(host).exists() {
+            mounts.push(serde_json::json!({
+                "destination": host, "type": "bind", "source": host,
+                "options": ["rbind", "ro", "nosuid", "nodev"]
+            }));
+        }
+    }
+    let config = serde_json::json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": ["sleep", "1000"],
+            "env": ["PATH=/usr/bin:/bin"],
+            "cwd": "/"
+        },
+        "root": {"path": "rootfs", "readonly": true},
+        "hostname": "sdkbox",
+        "mounts": mounts,
+        "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]}
+    });
+    let b = Bundle::with_config(dir, &config.to_string());
+    let bundle = b.dir.0.to_str().unwrap().to_string();
+    b.ok(&["run", "--bundle", &bundle, "--detach", "sdk1"]);
+    assert_eq!(b.status("sdk1"), "running");
+    let out = b.ok(&[
+        "exec",
+        "--cwd",
+        "/tmp",
+        "--env",
+        "GREETING=hello",
+        "sdk1",
+        "sh",
+        "-c",
+        "echo $GREETING from $(pwd); echo data > f; cat f; touch /usr/x 2>/dev/null || echo ro-usr; \
+         touch /newfile 2>/dev/null || echo ro-root; ls /bin/sh",
+    ]);
+    assert_eq!(
+        out.stdout, "hello from /tmp\ndata\nro-usr\nro-root\n/bin/sh\n",
+        "{out:?}"
+    );
+    let pid = b.state("sdk1")["pid"].as_i64().unwrap();
+    b.ok(&["kill", "sdk1", "SIGKILL"]);
+    wait_gone(pid);
+    b.ok(&["delete", "--force", "sdk1"]);
+    nothing_left(&b, "sdk1");
+    // Nothing was created in the read-only root on the host.
+    assert_eq!(std::fs::read_dir(&rootfs).unwrap().count(), 0);
+}
