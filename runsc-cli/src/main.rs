@@ -126,6 +126,10 @@ pub enum Command {
     Create(cmd::create::CreateArgs),
     /// Start a created container.
     Start(cmd::start::StartArgs),
+    /// Freeze every process of a running container.
+    Pause(cmd::pause::PauseArgs),
+    /// Thaw a paused container.
+    Resume(cmd::pause::PauseArgs),
     /// Create and start a container (and wait for it unless --detach).
     Run(cmd::run::RunArgs),
     /// Print a container's OCI state.
@@ -176,6 +180,8 @@ fn main() -> ExitCode {
         Some(Command::Help(args)) => cmd::help::run(args),
         Some(Command::Create(args)) => cmd::create::run(&cli.global, args),
         Some(Command::Start(args)) => cmd::start::run(&cli.global, args),
+        Some(Command::Pause(args)) => cmd::pause::pause(&cli.global, args),
+        Some(Command::Resume(args)) => cmd::pause::resume(&cli.global, args),
         Some(Command::Run(args)) => cmd::run::run(&cli.global, args),
         Some(Command::State(args)) => cmd::state::run(&cli.global, args),
         Some(Command::Kill(args)) => cmd::kill::run(&cli.global, args),

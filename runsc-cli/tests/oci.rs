@@ -507,3 +507,50 @@ fn sdk_style_run_detach_exec_kill_delete_with_host_bind_mounts() {
     // Nothing was created in the read-only root on the host.
     assert_eq!(std::fs::read_dir(&rootfs).unwrap().count(), 0);
 }
+
+/// `pause` freezes every process (its output stops growing and `state`
+/// says paused), `resume` lets it go on, and a paused container can still
+/// be killed.
+#[test]
+fn pause_freezes_and_resume_thaws() {
+    let b = Bundle::new("pause", &["sh", "-c", "while true; do echo tick; sleep 0.02; done"]);
+    let out_path = b.dir.0.join("ticks");
+    let mut child = Command::new(RUNSC)
+        .arg("--root")
+        .arg(&b.state)
+        .args(["run", "--detach", "p1"])
+        .current_dir(&b.dir.0)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let ticks = || std::fs::read_to_string(&out_path).unwrap().lines().count();
+    let start = Instant::now();
+    while ticks() < 3 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no output");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(b.runsc(&["resume", "p1"]).code, 125, "resume of a running container");
+    b.ok(&["pause", "p1"]);
+    assert_eq!(b.status("p1"), "paused");
+    std::thread::sleep(Duration::from_millis(100));
+    let frozen = ticks();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(ticks(), frozen, "output grew while paused");
+    assert_eq!(b.runsc(&["pause", "p1"]).code, 125, "pause of a paused container");
+    b.ok(&["resume", "p1"]);
+    assert_eq!(b.status("p1"), "running");
+    let start = Instant::now();
+    while ticks() < frozen + 3 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no output after resume");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    b.ok(&["pause", "p1"]);
+    let pid = b.state("p1")["pid"].as_i64().unwrap();
+    b.ok(&["kill", "p1", "KILL"]);
+    wait_gone(pid);
+    b.ok(&["delete", "--force", "p1"]);
+    nothing_left(&b, "p1");
+}

@@ -11,6 +11,7 @@ pub mod help;
 pub mod install;
 pub mod kill;
 pub mod list;
+pub mod pause;
 pub mod ps;
 pub mod run;
 pub mod spec;

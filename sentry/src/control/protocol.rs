@@ -47,6 +47,10 @@ pub enum Request {
         /// Signal number.
         signo: i32,
     },
+    /// Freeze every process (`runsc pause`).
+    Pause,
+    /// Thaw a paused sandbox (`runsc resume`).
+    Resume,
     /// Send a signal to one process started by exec (sandbox pid).
     SignalProcess {
         /// The sandbox pid.

@@ -140,6 +140,20 @@ fn dispatch(req: Request, fds: Vec<OwnedFd>, conn: &OwnedFd, kernel: &Arc<Kernel
             processes: processes(kernel),
         },
         Request::Exec(req) => super::exec::exec(kernel, gate, req, fds, conn),
+        Request::Pause => match status(kernel, gate) {
+            Status::Running => {
+                crate::kernel::freeze::freeze(kernel);
+                Response::Ok
+            }
+            other => error(format!("cannot pause a container that is {}", status_name(other))),
+        },
+        Request::Resume => match status(kernel, gate) {
+            Status::Paused => {
+                crate::kernel::freeze::thaw();
+                Response::Ok
+            }
+            other => error(format!("cannot resume a container that is {}", status_name(other))),
+        },
     }
 }
 
@@ -157,12 +171,14 @@ fn status_name(status: Status) -> &'static str {
 }
 
 /// The container's status: stopped once the init has exited, created
-/// until `start`, running otherwise.
+/// until `start`, paused while frozen, running otherwise.
 fn status(kernel: &Kernel, gate: &StartGate) -> Status {
     if kernel.init_exit.lock().map(|e| e.is_some()).unwrap_or(true) {
         Status::Stopped
     } else if !gate.is_open() {
         Status::Created
+    } else if crate::kernel::freeze::is_frozen() {
+        Status::Paused
     } else {
         Status::Running
     }

@@ -10,6 +10,7 @@ pub mod creds;
 pub mod exec;
 pub mod exit;
 pub mod fork;
+pub mod freeze;
 pub mod futex;
 pub mod limits;
 pub mod run;

@@ -323,6 +323,13 @@ pub fn run_task(task: &mut Task) {
             break;
         }
         task.shared.in_guest.store(true, Ordering::SeqCst);
+        if super::freeze::is_frozen() {
+            // `runsc pause`: wait here, outside the guest.
+            task.shared.in_guest.store(false, Ordering::SeqCst);
+            let shared = task.shared.clone();
+            super::freeze::wait_while_frozen(|| shared.is_killed());
+            continue;
+        }
         if task.shared.waker.is_interrupted() && has_deliverable(task) {
             task.shared.in_guest.store(false, Ordering::SeqCst);
             continue;
