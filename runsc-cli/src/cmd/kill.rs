@@ -5,7 +5,7 @@ use crate::error::CliError;
 use crate::oci::{self, control, state, OciError};
 use crate::GlobalFlags;
 use clap::Args;
-use sentry::control::protocol::{ProtocolError, Request, Response};
+use sentry::control::protocol::Request;
 
 /// Arguments of `runsc kill`.
 #[derive(Debug, Args)]
@@ -62,22 +62,9 @@ pub fn run(global: &GlobalFlags, args: KillArgs) -> Result<u8, CliError> {
         }
         .into());
     }
-    match control::request(&dir, &Request::Signal { signo, all: args.all }, None) {
-        Ok(Response::Ok) => Ok(0),
-        // The signal ended the sandbox before it could answer.
-        Err(control::ControlError::Protocol(ProtocolError::Closed)) => Ok(0),
-        Ok(Response::Error { message }) => Err(OciError::Sandbox { id: args.id, message }.into()),
-        Ok(other) => Err(OciError::Sandbox {
-            id: args.id,
-            message: format!("unexpected reply {other:?}"),
-        }
-        .into()),
-        Err(e) => Err(OciError::Sandbox {
-            id: args.id,
-            message: e.to_string(),
-        }
-        .into()),
-    }
+    // The signal may end the sandbox before it answers.
+    control::expect_ok(&dir, &args.id, &Request::Signal { signo, all: args.all }, true)?;
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::error::CliError;
 use crate::oci::{self, control, state, OciError};
 use crate::GlobalFlags;
 use clap::Args;
-use sentry::control::protocol::{Request, Response};
+use sentry::control::protocol::Request;
 
 /// Arguments of `runsc pause` and `runsc resume`.
 #[derive(Debug, Args)]
@@ -50,22 +50,6 @@ fn request(global: &GlobalFlags, id: &str, need: &str, req: Request, what: &'sta
         }
         .into());
     }
-    match control::request(&dir, &req, None) {
-        Ok(Response::Ok) => Ok(0),
-        Ok(Response::Error { message }) => Err(OciError::Sandbox {
-            id: id.to_string(),
-            message,
-        }
-        .into()),
-        Ok(other) => Err(OciError::Sandbox {
-            id: id.to_string(),
-            message: format!("unexpected reply {other:?}"),
-        }
-        .into()),
-        Err(e) => Err(OciError::Sandbox {
-            id: id.to_string(),
-            message: e.to_string(),
-        }
-        .into()),
-    }
+    control::expect_ok(&dir, id, &req, false)?;
+    Ok(0)
 }

@@ -4,7 +4,7 @@ use crate::error::CliError;
 use crate::oci::{self, control, state, OciError};
 use crate::GlobalFlags;
 use clap::Args;
-use sentry::control::protocol::{ProtocolError, Request, Response};
+use sentry::control::protocol::Request;
 
 /// Arguments of `runsc start`.
 #[derive(Debug, Args)]
@@ -33,24 +33,6 @@ pub fn run(global: &GlobalFlags, args: StartArgs) -> Result<u8, CliError> {
 
 /// Sends `start` to the sandbox in `dir`.
 pub fn start(dir: &std::path::Path, id: &str) -> Result<(), CliError> {
-    match control::request(dir, &Request::Start, None) {
-        Ok(Response::Ok) => Ok(()),
-        // The init ran and ended the sandbox before it could answer.
-        Err(control::ControlError::Protocol(ProtocolError::Closed)) => Ok(()),
-        Ok(Response::Error { message }) => Err(OciError::Sandbox {
-            id: id.to_string(),
-            message,
-        }
-        .into()),
-        Ok(other) => Err(OciError::Sandbox {
-            id: id.to_string(),
-            message: format!("unexpected reply {other:?}"),
-        }
-        .into()),
-        Err(e) => Err(OciError::Sandbox {
-            id: id.to_string(),
-            message: e.to_string(),
-        }
-        .into()),
-    }
+    // The init may run and end the sandbox before it answers.
+    control::expect_ok(dir, id, &Request::Start, true)
 }

@@ -103,6 +103,25 @@ pub fn request(state_dir: &Path, req: &Request, timeout: Option<Duration>) -> Re
     request_on(state_dir, req, &[], timeout).map(|(r, _)| r)
 }
 
+/// Sends `req` to container `id`'s sandbox and expects `Ok`; any other
+/// answer is the sandbox's error. With `closed_is_ok`, a connection the
+/// sandbox closed without answering counts as done (a start or a signal
+/// that ended the sandbox before it could reply).
+pub fn expect_ok(state_dir: &Path, id: &str, req: &Request, closed_is_ok: bool) -> Result<(), CliError> {
+    let message = match request(state_dir, req, None) {
+        Ok(Response::Ok) => return Ok(()),
+        Err(ControlError::Protocol(protocol::ProtocolError::Closed)) if closed_is_ok => return Ok(()),
+        Ok(Response::Error { message }) => message,
+        Ok(other) => format!("unexpected reply {other:?}"),
+        Err(e) => e.to_string(),
+    };
+    Err(super::OciError::Sandbox {
+        id: id.to_string(),
+        message,
+    }
+    .into())
+}
+
 /// The container's status from the sentry; `None` when the sandbox does
 /// not answer (it has exited).
 pub fn query_status(state_dir: &Path) -> Option<Status> {
