@@ -554,3 +554,32 @@ fn pause_freezes_and_resume_thaws() {
     b.ok(&["delete", "--force", "p1"]);
     nothing_left(&b, "p1");
 }
+
+/// `linux.maskedPaths` hide files (/dev/null over them) and directories
+/// (an empty read-only tmpfs); `linux.readonlyPaths` refuse writes; paths
+/// that do not exist are skipped.
+#[test]
+fn masked_and_readonly_paths() {
+    let dir = TempDir::new("oci-mask");
+    let config = serde_json::json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": ["sh", "-c",
+                "wc -c < /etc/passwd; ls /usr/share/doc | wc -l; touch /usr/share/doc/x 2>/dev/null || echo masked-ro; \
+                 touch /var/tmp/rvisor-ro 2>/dev/null || echo ro; touch /opt/rvisor-rw && echo rw"],
+            "env": ["PATH=/usr/bin:/bin"],
+            "cwd": "/"
+        },
+        "root": {"path": "/", "readonly": false},
+        "linux": {
+            "maskedPaths": ["/etc/passwd", "/usr/share/doc", "/no/such/path"],
+            "readonlyPaths": ["/var/tmp", "/no/such/dir"]
+        }
+    });
+    let b = Bundle::with_config(dir, &config.to_string());
+    let out = b.ok(&["run", "masked"]);
+    assert_eq!(out.stdout, "0\n0\nmasked-ro\nro\nrw\n", "{out:?}");
+    nothing_left(&b, "masked");
+}

@@ -43,6 +43,13 @@ pub struct BootConfig {
     /// `mounts`; `runsc do --volume/--tmpfs`).
     #[serde(default)]
     pub mounts: Vec<MountSpec>,
+    /// Paths made unreadable after the mounts (OCI `linux.maskedPaths`):
+    /// /dev/null over a file, an empty read-only tmpfs over a directory.
+    #[serde(default)]
+    pub masked_paths: Vec<String>,
+    /// Paths made read-only after the mounts (OCI `linux.readonlyPaths`).
+    #[serde(default)]
+    pub readonly_paths: Vec<String>,
 }
 
 /// One mount of the container's mount tree.

@@ -118,6 +118,8 @@ mod tests {
                 kind: sentry::boot::MountKind::Bind { source: "/srv".into() },
                 options: vec!["ro".into()],
             }],
+            masked_paths: vec!["/proc/kcore".into()],
+            readonly_paths: vec!["/proc/sys".into()],
         };
         let json = serde_json::to_vec(&config).unwrap();
         let back = read_config(json.as_slice()).unwrap();

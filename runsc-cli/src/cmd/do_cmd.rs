@@ -224,6 +224,8 @@ fn boot_config(args: &DoArgs, rootfs: &Path, strace: bool) -> Result<BootConfig,
         overlay: true,
         root_readonly: false,
         mounts: Vec::new(),
+        masked_paths: Vec::new(),
+        readonly_paths: Vec::new(),
     })
 }
 

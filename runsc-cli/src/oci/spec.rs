@@ -116,6 +116,16 @@ pub fn prepare(spec: &Spec, bundle: &Path, host_hostname: &str) -> Result<Prepar
         overlay: true,
         root_readonly: root.readonly().unwrap_or(false),
         mounts,
+        masked_paths: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.masked_paths().clone())
+            .unwrap_or_default(),
+        readonly_paths: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.readonly_paths().clone())
+            .unwrap_or_default(),
     };
     Ok(Prepared {
         config,

@@ -239,6 +239,56 @@ pub fn apply_boot_mounts(vfs: &Vfs, specs: &[MountSpec], binds: Vec<OwnedFd>) ->
     Ok(())
 }
 
+/// Masks and write-protects paths after the boot mounts (OCI
+/// `linux.maskedPaths` and `readonlyPaths`, as runc applies them): a
+/// masked file gets /dev/null bound over it, a masked directory an empty
+/// read-only tmpfs; a read-only path is bound onto itself read-only.
+/// Paths that do not exist are skipped, as runc does.
+pub fn apply_masks(vfs: &Vfs, masked: &[String], readonly: &[String]) -> Result<(), BootMountError> {
+    let root = vfs.root();
+    let creds = Credentials::new(0, 0, Vec::new());
+    let w = Walker {
+        vfs,
+        root: &root,
+        creds: &creds,
+    };
+    let find = |path: &str| match w.resolve(&root, path.as_bytes(), true) {
+        Ok(loc) => Ok(Some(loc)),
+        Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => Ok(None),
+        Err(e) => Err(BootMountError {
+            destination: path.to_string(),
+            errno: e,
+        }),
+    };
+    for path in masked {
+        let Some(at) = find(path)? else { continue };
+        let err = |e: Errno| BootMountError {
+            destination: path.clone(),
+            errno: e,
+        };
+        if is_dir(at.inode().stat().map_err(err)?.st_mode) {
+            let (root, fs, name) = new_filesystem("tmpfs", "size=0,mode=0555").map_err(err)?;
+            vfs.mount_at(
+                &at,
+                Dentry::new_root(root),
+                fs,
+                name,
+                name,
+                flags::RDONLY | flags::NOSUID | flags::NODEV,
+            );
+        } else {
+            let null = w.resolve(&root, b"/dev/null", true).map_err(err)?;
+            vfs.bind(&null, &at);
+        }
+    }
+    for path in readonly {
+        let Some(at) = find(path)? else { continue };
+        let m = vfs.bind(&at, &at);
+        m.set_flags(m.flags() | flags::RDONLY);
+    }
+    Ok(())
+}
+
 /// A boot mount that could not be made.
 #[derive(Debug, thiserror::Error)]
 #[error("mount on {destination}: {}", errno.description())]

@@ -116,6 +116,7 @@ fn boot_and_run(
         root.mount.set_flags(root.mount.flags() | vfs::mount::flags::RDONLY);
     }
     crate::fs::mounts::apply_boot_mounts(&vfs, &config.mounts, mount_sockets)?;
+    crate::fs::mounts::apply_masks(&vfs, &config.masked_paths, &config.readonly_paths)?;
     let kernel = Arc::new(Kernel {
         hostname: Mutex::new(config.hostname.clone()),
         domainname: Mutex::new("(none)".to_string()),
