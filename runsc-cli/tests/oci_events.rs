@@ -133,3 +133,72 @@ fn events_stats_interval_and_errors() {
     assert!(out.stderr.contains("does not exist"), "{out:?}");
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
 }
+
+const HOG: &str = r#"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(void) {
+    sleep(1);
+    for (int i = 1; i <= 64; i++) {
+        char *p = malloc(8 << 20);
+        if (!p) return 12;
+        memset(p, i, 8 << 20);
+    }
+    return 0;
+}
+"#;
+
+#[test]
+fn an_oom_kill_is_an_oom_event_and_the_stream_ends_with_the_container() {
+    let dir = TempDir::new("events-oom");
+    let hog = common::compile_c(&dir.0, "hog", HOG);
+    let config = serde_json::json!({
+        "ociVersion": "1.0.2",
+        "process": {"user": {"uid": 0, "gid": 0}, "args": [hog], "env": ["PATH=/usr/bin:/bin"], "cwd": "/"},
+        "root": {"path": "/", "readonly": true},
+        "linux": {
+            "cgroupsPath": format!("rvisor-events-{}", common::unique()),
+            "resources": {"memory": {"limit": 64u64 << 20}}
+        }
+    });
+    std::fs::write(dir.0.join("config.json"), config.to_string()).unwrap();
+    let _cleanup = Cleanup(&dir, "oom1");
+    let out = runsc(&dir, &["run", "--detach", "oom1"]);
+    if out.code != 0 && out.stderr.contains("cgroup") {
+        eprintln!("skipping: this host has no usable cgroup ({})", out.stderr.trim());
+        return;
+    }
+    assert_eq!(out.code, 0, "{out:?}");
+    let stream = dir.0.join("stream");
+    let mut child = Command::new(RUNSC)
+        .arg("--root")
+        .arg(dir.0.join("state"))
+        .args(["events", "--interval", "300ms", "oom1"])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stream).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("events did not end with the container");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let text = std::fs::read_to_string(&stream).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.iter().any(|l| l["type"] == "stats"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "oom" && l["id"] == "oom1" && l.get("data").is_none()),
+        "{text}"
+    );
+}
