@@ -150,6 +150,8 @@ pub enum Command {
     Ps(cmd::ps::PsArgs),
     /// Wait for a container's init to exit and print its exit status.
     Wait(cmd::wait::WaitArgs),
+    /// Print a container's resource statistics (and OOM events) as JSON.
+    Events(cmd::events::EventsArgs),
     /// Add rvisor to docker's daemon.json as a runtime.
     Install(cmd::install::InstallArgs),
 }
@@ -192,6 +194,7 @@ fn main() -> ExitCode {
         Some(Command::Exec(args)) => cmd::exec::run(&cli.global, args),
         Some(Command::Ps(args)) => cmd::ps::run(&cli.global, args),
         Some(Command::Wait(args)) => cmd::wait::run(&cli.global, args),
+        Some(Command::Events(args)) => cmd::events::run(&cli.global, args),
         Some(Command::Install(args)) => cmd::install::run(args),
         None => cmd::help::run(cmd::help::HelpArgs::default()),
     };

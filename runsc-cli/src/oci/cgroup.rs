@@ -14,8 +14,8 @@ use oci_spec::runtime::LinuxResources;
 use std::path::{Path, PathBuf};
 
 const ROOT: &str = "/sys/fs/cgroup";
-/// The v1 hierarchies rvisor uses.
-const V1: [&str; 4] = ["memory", "pids", "cpu", "freezer"];
+/// The v1 hierarchies rvisor uses (`cpuacct` for the CPU time `runsc events` reports).
+const V1: [&str; 5] = ["memory", "pids", "cpu", "cpuacct", "freezer"];
 
 /// The cgroup directories of one sandbox (one on v2, one per controller on v1).
 #[derive(Debug, Default)]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod id;
 pub mod spec;
 pub mod state;
+pub mod stats;
 
 pub use error::OciError;
 
