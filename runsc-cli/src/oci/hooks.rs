@@ -139,17 +139,30 @@ pub fn run(hook: &Hook, stage: &'static str, stdin: &[u8], cwd: &Path) -> Result
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .process_group(0);
+    own_pid_namespace();
     let mut child = cmd.spawn().map_err(|e| err(e.to_string()))?;
-    if let Some(mut pipe) = child.stdin.take() {
-        let data = stdin.to_vec();
-        // A thread: a hook that does not read must not block us before
-        // its timeout. Its end (EPIPE) is of no interest.
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&data);
-        });
+    // Written without blocking from the wait loop: a hook that does not
+    // read must not stall us past its timeout. (No thread: `create` is in
+    // a fresh PID namespace by now, where threads cannot be created.)
+    let mut pipe = child.stdin.take();
+    if let Some(p) = &pipe {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(p);
+        let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
     }
+    let mut written = 0;
     let start = Instant::now();
     let status = loop {
+        if let Some(p) = &mut pipe {
+            match p.write(&stdin[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                // The hook closed its stdin (EPIPE): it does not want more.
+                Err(_) => written = stdin.len(),
+            }
+            if written >= stdin.len() {
+                pipe = None;
+            }
+        }
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => {}
@@ -169,6 +182,29 @@ pub fn run(hook: &Hook, stage: &'static str, stdin: &[u8], cwd: &Path) -> Result
         (Some(code), _) => Err(err(format!("exited with status {code}"))),
         (None, Some(sig)) => Err(err(format!("killed by signal {sig}"))),
         (None, None) => Err(err(format!("ended with {status}"))),
+    }
+}
+
+/// `create` (and `run`) moved its future children into the sandbox's PID
+/// namespace, which is gone once the sentry exits: hooks are host
+/// processes, so they go back to this process's own namespace.
+fn own_pid_namespace() {
+    let (Ok(own), Ok(children)) = (
+        std::fs::read_link("/proc/self/ns/pid"),
+        std::fs::read_link("/proc/self/ns/pid_for_children"),
+    ) else {
+        return;
+    };
+    if own == children {
+        return;
+    }
+    match std::fs::File::open("/proc/self/ns/pid") {
+        Ok(f) => {
+            if let Err(e) = nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWPID) {
+                tracing::warn!("hooks stay in the sandbox's PID namespace ({e})");
+            }
+        }
+        Err(e) => tracing::warn!("/proc/self/ns/pid: {e}"),
     }
 }
 
