@@ -10,6 +10,7 @@
 use crate::error::CliError;
 use crate::launch::{self, ChildSpec, Sandbox};
 use crate::logging::{self, LogConfig};
+use crate::oci::hooks::{self, Stage};
 use crate::oci::{self, control, spec, state, OciError};
 use crate::{GlobalFlags, LogFormat};
 use clap::Args;
@@ -285,6 +286,10 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
 
     st.oci.pid = sentry.as_raw();
     st.oci.status = "created".into();
+    // The sandbox exists: the create-time hooks (a failure undoes it all).
+    for stage in [Stage::Prestart, Stage::CreateRuntime, Stage::CreateContainer] {
+        hooks::run_stage(&spec, stage, &st.oci).map_err(OciError::from)?;
+    }
     st.sandbox = state::SandboxPids {
         sentry_pid: sentry.as_raw(),
         sentry_start: state::proc_stat(sentry.as_raw()).map_or(0, |s| s.0),

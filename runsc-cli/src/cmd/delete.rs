@@ -39,7 +39,21 @@ pub fn run(global: &GlobalFlags, args: DeleteArgs) -> Result<u8, CliError> {
         .into());
     }
     kill_and_remove(&st, &dir)?;
+    poststop(&st);
     Ok(0)
+}
+
+/// Runs the poststop hooks of the deleted container `st` (re-read from its
+/// bundle's config.json); failures are only logged.
+pub fn poststop(st: &state::StateFile) {
+    match crate::oci::spec::load(Path::new(&st.oci.bundle)) {
+        Ok(spec) => {
+            let mut oci = st.oci.clone();
+            oci.status = "stopped".into();
+            crate::oci::hooks::run_stage_logged(&spec, crate::oci::hooks::Stage::Poststop, &oci);
+        }
+        Err(e) => tracing::warn!("no poststop hooks run: {e}"),
+    }
 }
 
 /// SIGKILLs the sandbox's processes that are still the ones recorded

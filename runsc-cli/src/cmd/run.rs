@@ -22,7 +22,7 @@ pub struct RunArgs {
 pub fn run(global: &GlobalFlags, args: RunArgs) -> Result<u8, CliError> {
     create::init_logging(global)?;
     let mut created = create::create_container(global, &args.create, !args.detach)?;
-    if let Err(e) = super::start::start(&created.state_dir, &args.create.id) {
+    if let Err(e) = super::start::start_with_hooks(&created.state_dir, &created.state) {
         if !args.detach {
             let _ = nix::sys::signal::kill(created.sandbox.sentry, nix::sys::signal::Signal::SIGKILL);
             let _ = nix::sys::wait::waitpid(created.sandbox.sentry, None);
@@ -40,5 +40,6 @@ pub fn run(global: &GlobalFlags, args: RunArgs) -> Result<u8, CliError> {
     if let Err(e) = std::fs::remove_dir_all(&created.state_dir) {
         tracing::warn!("removing {}: {e}", created.state_dir.display());
     }
+    super::delete::poststop(&created.state);
     Ok(launch::exit_code(status?))
 }

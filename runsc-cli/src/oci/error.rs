@@ -53,6 +53,9 @@ pub enum OciError {
     /// Something that is valid OCI but not supported by rvisor yet.
     #[error("{0} is not supported yet")]
     Unsupported(String),
+    /// An OCI hook failed.
+    #[error(transparent)]
+    Hook(#[from] super::hooks::HookError),
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),

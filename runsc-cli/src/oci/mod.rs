@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod console;
 pub mod control;
 pub mod error;
+pub mod hooks;
 pub mod id;
 pub mod spec;
 pub mod state;
