@@ -42,40 +42,9 @@ impl Bundle {
         Bundle { dir, state }
     }
 
-    /// Runs `runsc --root STATE ARGS` with its output in files (a sandbox
-    /// it leaves running keeps them open, so pipes would never close).
+    /// Runs `runsc --root STATE ARGS` in the bundle directory.
     fn runsc(&self, args: &[&str]) -> common::Out {
-        let n = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let out_path = self.dir.0.join(format!("out-{n}"));
-        let err_path = self.dir.0.join(format!("err-{n}"));
-        let start = Instant::now();
-        let mut child = Command::new(RUNSC)
-            .arg("--root")
-            .arg(&self.state)
-            .args(args)
-            .current_dir(&self.dir.0)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out_path).unwrap())
-            .stderr(std::fs::File::create(&err_path).unwrap())
-            .spawn()
-            .unwrap();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(start.elapsed() < common::TIMEOUT, "timed out: runsc {args:?}");
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        use std::os::unix::process::ExitStatusExt;
-        common::Out {
-            code: status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
-            stdout: std::fs::read_to_string(&out_path).unwrap(),
-            stderr: std::fs::read_to_string(&err_path).unwrap(),
-            elapsed: start.elapsed(),
-        }
+        common::runsc_with_state(&self.dir.0, &self.state, args)
     }
 
     fn ok(&self, args: &[&str]) -> common::Out {

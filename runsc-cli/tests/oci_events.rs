@@ -13,27 +13,7 @@ use std::time::{Duration, Instant};
 const LIMIT: u64 = 256 << 20;
 
 fn runsc(dir: &TempDir, args: &[&str]) -> common::Out {
-    use std::os::unix::process::ExitStatusExt;
-    // Files, not pipes: a detached sandbox keeps its stdio open.
-    let n = common::unique();
-    let (out_path, err_path) = (dir.0.join(format!("out-{n}")), dir.0.join(format!("err-{n}")));
-    let start = Instant::now();
-    let status = Command::new(RUNSC)
-        .arg("--root")
-        .arg(dir.0.join("state"))
-        .args(args)
-        .current_dir(&dir.0)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .status()
-        .unwrap();
-    common::Out {
-        code: status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
-        stdout: std::fs::read_to_string(&out_path).unwrap(),
-        stderr: std::fs::read_to_string(&err_path).unwrap(),
-        elapsed: start.elapsed(),
-    }
+    common::runsc_with_state(&dir.0, &dir.0.join("state"), args)
 }
 
 /// Deletes the container even when an assertion fails.

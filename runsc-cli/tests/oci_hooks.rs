@@ -70,32 +70,7 @@ impl Bundle {
     }
 
     fn runsc(&self, args: &[&str]) -> common::Out {
-        let out_path = self.dir.0.join("out");
-        let err_path = self.dir.0.join("err");
-        let start = Instant::now();
-        let mut child = Command::new(RUNSC)
-            .arg("--root")
-            .arg(&self.state)
-            .args(args)
-            .current_dir(&self.dir.0)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out_path).unwrap())
-            .stderr(std::fs::File::create(&err_path).unwrap())
-            .spawn()
-            .unwrap();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(start.elapsed() < common::TIMEOUT, "timed out: runsc {args:?}");
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        common::Out {
-            code: status.code().unwrap_or(-1),
-            stdout: std::fs::read_to_string(&out_path).unwrap(),
-            stderr: std::fs::read_to_string(&err_path).unwrap(),
-            elapsed: start.elapsed(),
-        }
+        common::runsc_with_state(&self.dir.0, &self.state, args)
     }
 
     fn ok(&self, args: &[&str]) -> common::Out {

@@ -151,3 +151,36 @@ pub fn tree_digest(root: &Path, skip: &[&str]) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Runs `runsc --root STATE ARGS` in `dir` with its output in files there
+/// (a sandbox it leaves running keeps its stdio open, so pipes would never
+/// close), failing the test after TIMEOUT.
+pub fn runsc_with_state(dir: &Path, state: &Path, args: &[&str]) -> Out {
+    use std::os::unix::process::ExitStatusExt;
+    let n = unique();
+    let (out_path, err_path) = (dir.join(format!("out-{n}")), dir.join(format!("err-{n}")));
+    let start = Instant::now();
+    let mut child = Command::new(RUNSC)
+        .arg("--root")
+        .arg(state)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < TIMEOUT, "timed out: runsc {args:?}");
+        thread::sleep(Duration::from_millis(5));
+    };
+    Out {
+        code: status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        stdout: std::fs::read_to_string(&out_path).unwrap(),
+        stderr: std::fs::read_to_string(&err_path).unwrap(),
+        elapsed: start.elapsed(),
+    }
+}

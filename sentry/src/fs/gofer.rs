@@ -19,7 +19,7 @@
 //! the next `stat` asks the gofer again (directories after a change of their
 //! entries, files after a write through a donated fd).
 
-use crate::vfs::inode::{is_reg, SetAttr};
+use crate::vfs::inode::SetAttr;
 use crate::vfs::{FileOps, FileSystem, Inode, RawDirent};
 use gofer::protocol::{SETATTR_ATIME, SETATTR_GID, SETATTR_MODE, SETATTR_MTIME, SETATTR_SIZE, SETATTR_UID};
 use gofer::{Attr, AttrChange, DirEntry, Handle, StatFs};
@@ -658,7 +658,7 @@ impl Inode for GoferInode {
             fd,
             attr: self.attr.clone(),
             writable: self.fs.writable,
-            seekable: is_reg(self.fresh_stat().st_mode),
+            seekable: self.fmt == libc::S_IFREG,
         }))
     }
 

@@ -950,21 +950,7 @@ impl Inode for OvNode {
     fn setattr(&self, attr: &SetAttr) -> Result<(), Errno> {
         let t = now();
         self.with_meta(|m| {
-            if let Some(mode) = attr.mode {
-                m.mode = (m.mode & libc::S_IFMT) | (mode & 0o7777);
-            }
-            if let Some(uid) = attr.uid {
-                m.uid = uid;
-            }
-            if let Some(gid) = attr.gid {
-                m.gid = gid;
-            }
-            if let Some(a) = attr.atime {
-                m.atime = a;
-            }
-            if let Some(mt) = attr.mtime {
-                m.mtime = mt;
-            }
+            attr.apply(&mut m.mode, &mut m.uid, &mut m.gid, &mut m.atime, &mut m.mtime);
             m.ctime = t;
         })
     }

@@ -713,21 +713,8 @@ impl Inode for TmpNode {
 
     fn setattr(&self, attr: &crate::vfs::inode::SetAttr) -> Result<(), Errno> {
         let mut m = self.meta();
-        if let Some(mode) = attr.mode {
-            m.mode = (m.mode & libc::S_IFMT) | (mode & 0o7777);
-        }
-        if let Some(uid) = attr.uid {
-            m.uid = uid;
-        }
-        if let Some(gid) = attr.gid {
-            m.gid = gid;
-        }
-        if let Some(t) = attr.atime {
-            m.atime = t;
-        }
-        if let Some(t) = attr.mtime {
-            m.mtime = t;
-        }
+        let m = &mut *m;
+        attr.apply(&mut m.mode, &mut m.uid, &mut m.gid, &mut m.atime, &mut m.mtime);
         m.ctime = now();
         Ok(())
     }

@@ -178,6 +178,28 @@ pub struct SetAttr {
     pub mtime: Option<(i64, i64)>,
 }
 
+impl SetAttr {
+    /// Applies the change to attributes an in-memory filesystem keeps
+    /// itself (the file type bits of `mode` stay); the caller updates ctime.
+    pub fn apply(&self, mode: &mut u32, uid: &mut u32, gid: &mut u32, atime: &mut (i64, i64), mtime: &mut (i64, i64)) {
+        if let Some(m) = self.mode {
+            *mode = (*mode & libc::S_IFMT) | (m & 0o7777);
+        }
+        if let Some(u) = self.uid {
+            *uid = u;
+        }
+        if let Some(g) = self.gid {
+            *gid = g;
+        }
+        if let Some(t) = self.atime {
+            *atime = t;
+        }
+        if let Some(t) = self.mtime {
+            *mtime = t;
+        }
+    }
+}
+
 /// The per-open-file operations. The [`FileDescription`](super::FileDescription)
 /// around them keeps the offset and status flags and checks access modes.
 pub trait FileOps: Send + Sync {
