@@ -39,10 +39,21 @@ impl LogConfig {
     }
 }
 
-/// Expands `%COMMAND%` in a debug-log path, so that `--debug-log
-/// /tmp/runsc.%COMMAND%.log` gives the sentry and gofer separate files.
+/// Expands a debug-log path as gVisor does: `%COMMAND%` (boot, gofer,
+/// create, ...) and `%TIMESTAMP%` are replaced, and a path ending in `/`
+/// names a directory that gets one file per process, so that every
+/// runtime invocation of a container tool keeps its own log.
 pub fn expand_log_path(path: &str, command: &str) -> String {
-    path.replace("%COMMAND%", command)
+    let path = if path.ends_with('/') {
+        format!("{path}runsc.log.%TIMESTAMP%.%COMMAND%")
+    } else {
+        path.to_string()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let stamp = format!("{}.{:06}.{}", now.as_secs(), now.subsec_micros(), std::process::id());
+    path.replace("%COMMAND%", command).replace("%TIMESTAMP%", &stamp)
 }
 
 /// The default filter directive when `RUST_LOG` is not set.
@@ -112,6 +123,12 @@ mod tests {
             "/tmp/runsc.boot.log"
         );
         assert_eq!(expand_log_path("/tmp/plain.log", "gofer"), "/tmp/plain.log");
+        let in_dir = expand_log_path("/tmp/logs/", "create");
+        assert!(
+            in_dir.starts_with("/tmp/logs/runsc.log.") && in_dir.ends_with(".create"),
+            "{in_dir}"
+        );
+        assert!(!in_dir.contains('%'), "{in_dir}");
     }
 
     #[test]

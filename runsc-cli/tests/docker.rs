@@ -200,3 +200,24 @@ fn docker_run_exec_stop_rm() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(tools::eventually(|| tools::gone(pid)), "sandbox {pid} left behind");
 }
+
+/// `docker run -it` and `docker exec -it` on a terminal (tmux), through
+/// containerd's shim and its console socket.
+#[test]
+fn docker_run_and_exec_interactive_under_tmux() {
+    let Some(d) = Docker::new("docker_tty") else { return };
+    if tools::tool("docker_tty", &["/usr/bin/tmux"]).is_none() {
+        return;
+    }
+    let docker = |args: &str| format!("{DOCKER} -H unix://{} {args}", d.sock.display());
+    let out = run(Command::new("sh").arg("-c").arg(docker(
+        "run -d --runtime rvisor --network none --name rvisor-tty rvisor-busybox sleep 1000",
+    )));
+    assert_eq!(out.code, 0, "{out:?}");
+    tools::interactive_shell_session(
+        "docker-run",
+        &docker("run -it --rm --runtime rvisor --network none rvisor-busybox sh"),
+        true,
+    );
+    tools::interactive_shell_session("docker-exec", &docker("exec -it rvisor-tty sh"), false);
+}

@@ -223,37 +223,6 @@ fn podman_stop_kills_a_container_ignoring_sigterm() {
     assert!(!state.exists(), "{} left behind", state.display());
 }
 
-/// A tmux server of its own (`-L`), killed on drop.
-struct Tmux(String);
-
-impl Tmux {
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.0]);
-        c
-    }
-    fn keys(&self, keys: &[&str]) {
-        let out = run(self.cmd().args(["send-keys", "-t", "t"]).args(keys));
-        assert_eq!(out.code, 0, "{out:?}");
-    }
-    fn screen(&self) -> String {
-        run(self.cmd().args(["capture-pane", "-p", "-t", "t"])).stdout
-    }
-    /// Waits until the screen shows `text` (after `after` occurrences).
-    fn wait_for(&self, text: &str, count: usize) -> String {
-        let ok = tools::eventually(|| self.screen().matches(text).count() >= count);
-        let screen = self.screen();
-        assert!(ok, "{text:?} x{count} not on the screen:\n{screen}");
-        screen
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = run(self.cmd().arg("kill-server"));
-    }
-}
-
 /// `podman run -it` and `podman exec -it` on a terminal (tmux): the shell
 /// is interactive on a pty (job control on), reads what is typed, sees the
 /// terminal's size, and ^C interrupts the foreground job, not the shell.
@@ -288,23 +257,6 @@ fn podman_run_and_exec_interactive_under_tmux() {
             let out = run(Command::new("sh").arg("-c").arg(podman(&prepare)));
             assert_eq!(out.code, 0, "{out:?}");
         }
-        let tmux = Tmux(format!("rvisor-{tag}-{}", common::unique()));
-        let script = format!("{}; echo EXITED $?; sleep 60", podman(&command));
-        let out = run(tmux
-            .cmd()
-            .args(["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", &script]));
-        assert_eq!(out.code, 0, "{out:?}");
-        tmux.wait_for("/ #", 1);
-        tmux.keys(&["echo $((6*7))", "Enter"]);
-        tmux.wait_for("\n42\n", 1);
-        tmux.keys(&["sleep 30; echo after $?", "Enter"]);
-        std::thread::sleep(std::time::Duration::from_millis(700));
-        tmux.keys(&["C-c"]);
-        // The prompt comes back long before the 30 s, and the shell lives.
-        tmux.wait_for("/ #", 3);
-        tmux.keys(&["stty size; exit 7", "Enter"]);
-        let screen = tmux.wait_for("EXITED 7", 1);
-        assert!(screen.contains("30 100\n"), "{tag}: {screen}");
-        assert!(!screen.contains("\nafter "), "{tag}: ^C did not stop the job: {screen}");
+        tools::interactive_shell_session(tag, &podman(&command), tag == "run");
     }
 }

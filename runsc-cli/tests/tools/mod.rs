@@ -188,3 +188,66 @@ pub fn eventually(mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// A tmux server of its own (`-L`), killed on drop.
+pub struct Tmux(String);
+
+impl Tmux {
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.0]);
+        c
+    }
+    pub fn keys(&self, keys: &[&str]) {
+        let out = common::run(self.cmd().args(["send-keys", "-t", "t"]).args(keys));
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    pub fn screen(&self) -> String {
+        common::run(self.cmd().args(["capture-pane", "-p", "-t", "t"])).stdout
+    }
+    /// Waits until the screen shows `text` (after `after` occurrences).
+    pub fn wait_for(&self, text: &str, count: usize) -> String {
+        let ok = eventually(|| self.screen().matches(text).count() >= count);
+        let screen = self.screen();
+        assert!(ok, "{text:?} x{count} not on the screen:\n{screen}");
+        screen
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = common::run(self.cmd().arg("kill-server"));
+    }
+}
+
+/// Drives an interactive busybox shell started by `command_line` (a
+/// container tool's `run -it` or `exec -it`) on a tmux terminal of 100x30:
+/// the shell reads what is typed, ^C interrupts the foreground job and not
+/// the shell, `stty` sees the terminal's size, and the exit status comes
+/// back. With `console`, stdin is also the container's console, which
+/// `tty` names (runc bind-mounts it at /dev/console).
+pub fn interactive_shell_session(tag: &str, command_line: &str, console: bool) {
+    let tmux = Tmux(format!("rvisor-{tag}-{}", common::unique()));
+    let script = format!("{command_line}; echo EXITED $?; sleep 60");
+    let out = common::run(
+        tmux.cmd()
+            .args(["new-session", "-d", "-s", "t", "-x", "100", "-y", "30", &script]),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    tmux.wait_for("/ #", 1);
+    tmux.keys(&["echo $((6*7))", "Enter"]);
+    tmux.wait_for("\n42\n", 1);
+    tmux.keys(&["sleep 30; echo after $?", "Enter"]);
+    std::thread::sleep(Duration::from_millis(700));
+    tmux.keys(&["C-c"]);
+    // The prompt comes back long before the 30 s, and the shell lives.
+    tmux.wait_for("/ #", 3);
+    if console {
+        tmux.keys(&["tty", "Enter"]);
+        tmux.wait_for("\n/dev/console\n", 1);
+    }
+    tmux.keys(&["stty size; exit 7", "Enter"]);
+    let screen = tmux.wait_for("EXITED 7", 1);
+    assert!(screen.contains("30 100\n"), "{tag}: {screen}");
+    assert!(!screen.contains("\nafter "), "{tag}: ^C did not stop the job: {screen}");
+}

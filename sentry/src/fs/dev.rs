@@ -4,9 +4,10 @@
 use super::synthetic::{anon_dev, StaticDir, StaticSymlink, SyntheticFs};
 use crate::vfs::inode::{makedev, next_ino, synthetic_stat};
 use crate::vfs::{FileOps, FileSystem, Inode};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use syscalls::structs::{Stat, Statfs};
-use syscalls::Errno;
+use syscalls::{Errno, Pod};
 
 /// Which device a node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +96,47 @@ impl FileOps for DevFile {
     }
 }
 
+/// /dev/console: the host terminal the sandbox was started on (an OCI
+/// `process.terminal` replica, or the user's terminal under `runsc do`).
+/// It stats as that terminal and opens a duplicate of it, so that the
+/// init's stdio (named /dev/console) and this node are the same file to
+/// `ttyname(3)`, as a bind-mounted console is under runc.
+pub struct ConsoleNode {
+    fd: OwnedFd,
+}
+
+impl ConsoleNode {
+    /// The node for the first of the sentry's stdio fds that is a
+    /// terminal, if any.
+    fn from_stdio() -> Option<Arc<ConsoleNode>> {
+        let fd = (0..3).find(|&fd| crate::kernel::console::tty_rdev(fd).is_some())?;
+        // SAFETY: F_DUPFD_CLOEXEC on a plain integer fd has no memory effects.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+        if dup < 0 {
+            return None;
+        }
+        // SAFETY: `dup` is a fresh fd that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(dup) };
+        Some(Arc::new(ConsoleNode { fd }))
+    }
+}
+
+impl Inode for ConsoleNode {
+    fn stat(&self) -> Result<Stat, Errno> {
+        let mut st = Stat::zeroed();
+        // SAFETY: `st` is a valid, writable struct stat.
+        if unsafe { libc::fstat(self.fd.as_raw_fd(), &mut st) } < 0 {
+            return Err(Errno::last());
+        }
+        Ok(st)
+    }
+
+    fn open(&self, _flags: i32) -> Result<Box<dyn FileOps>, Errno> {
+        let dup = self.fd.try_clone().map_err(Errno::from)?;
+        Ok(Box::new(super::host::HostFile::new(dup)))
+    }
+}
+
 /// Fills `buf` from the host's getrandom (short only on error).
 pub fn fill_random(buf: &mut [u8]) -> Result<usize, Errno> {
     let mut done = 0;
@@ -142,6 +184,9 @@ impl DevFs {
             (b"ptmx".to_vec(), devpts.ptmx_node(dev)),
             (b"pts".to_vec(), StaticDir::new(dev, 0o755, Vec::new())),
         ];
+        if let Some(console) = ConsoleNode::from_stdio() {
+            entries.push((b"console".to_vec(), console));
+        }
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         Arc::new(DevFs {
             root: StaticDir::new(dev, 0o755, entries),

@@ -179,7 +179,7 @@ pub fn apply_boot_mounts(vfs: &Vfs, specs: &[MountSpec], binds: Vec<OwnedFd>) ->
         let opts = parse_options(&spec.options);
         let file_bind = spec.options.iter().any(|o| o == FILE_BIND_OPTION);
         match &spec.kind {
-            MountKind::Bind { source } => {
+            MountKind::Bind { .. } => {
                 let sock = binds.next().ok_or_else(|| err(Errno::EBADF))?;
                 let client = Arc::new(gofer::client::Client::new(sock));
                 // A writable bind mount writes through its gofer (which
@@ -203,7 +203,9 @@ pub fn apply_boot_mounts(vfs: &Vfs, specs: &[MountSpec], binds: Vec<OwnedFd>) ->
                 if is_dir(root.stat().map_err(err)?.st_mode) != is_dir(at.inode().stat().map_err(err)?.st_mode) {
                     return Err(err(Errno::ENOTDIR));
                 }
-                vfs.mount_at(&at, Dentry::new_root(root), fs, "9p", source, opts.flags);
+                // The host path stays out of /proc/*/mounts: it would tell
+                // the guest the host's layout.
+                vfs.mount_at(&at, Dentry::new_root(root), fs, "9p", "none", opts.flags);
             }
             kind => {
                 let fstype = match kind {
