@@ -56,7 +56,8 @@ pub struct GlobalFlags {
     /// Debug log file for the sandbox processes (`%COMMAND%` is replaced by boot, gofer, ...).
     #[arg(long, value_name = "FILE")]
     pub debug_log: Option<String>,
-    /// Use systemd to manage cgroups (accepted; cgroups are not managed yet).
+    /// Accepted: a systemd-style cgroupsPath (`slice:prefix:name`) is mapped
+    /// to its cgroupfs directory; systemd itself is not asked.
     #[arg(long)]
     pub systemd_cgroup: bool,
     /// Run without root privileges (`true`, `false` or `auto`; alone: true).

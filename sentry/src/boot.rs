@@ -103,11 +103,13 @@ pub fn run(config: BootConfig, gofer_socket: OwnedFd, mount_sockets: Vec<OwnedFd
 /// As [`run`], serving the control socket `control` (a listening
 /// `SOCK_SEQPACKET` unix socket, `runsc boot --control-fd`): the init is
 /// then loaded but held until a `start` request (see [`crate::control`]).
+/// `preserved` become the init's fds 3, 4, ... (OCI `--preserve-fds`).
 pub fn run_with_control(
     config: BootConfig,
     gofer_socket: OwnedFd,
     mount_sockets: Vec<OwnedFd>,
     control: Option<OwnedFd>,
+    preserved: Vec<OwnedFd>,
 ) -> i32 {
-    crate::kernel::run::run_sandbox_with_control(config, gofer_socket, mount_sockets, control)
+    crate::kernel::run::run_sandbox_with_control(config, gofer_socket, mount_sockets, control, preserved)
 }

@@ -36,6 +36,10 @@ pub struct BootArgs {
     /// that ^C and resizes come to the sentry, which routes them to the guest.
     #[arg(long)]
     pub console: bool,
+    /// Fds that become the init's fds 3, 4, ... in this order
+    /// (`runsc create --preserve-fds`).
+    #[arg(long, value_name = "N,M,...", value_delimiter = ',')]
+    pub preserved_fds: Vec<i32>,
 }
 
 /// Upper bound on the config size: a config is argv + env, far below this.
@@ -72,13 +76,26 @@ pub fn run(global: &GlobalFlags, args: BootArgs) -> Result<u8, CliError> {
         .iter()
         .map(|&fd| super::take_fd("mount-fds", fd))
         .collect::<Result<Vec<_>, _>>()?;
+    let reserved = [args.gofer_fd, args.config_fd, args.control_fd.unwrap_or(-1)];
+    if args
+        .preserved_fds
+        .iter()
+        .any(|fd| reserved.contains(fd) || args.mount_fds.contains(fd))
+    {
+        return Err(CliError::SameFd("preserved-fds", "another fd flag"));
+    }
+    let preserved = args
+        .preserved_fds
+        .iter()
+        .map(|&fd| super::take_fd("preserved-fds", fd))
+        .collect::<Result<Vec<_>, _>>()?;
     if args.console {
         crate::oci::console::make_controlling(0)?;
     }
     let mut config = read_config(std::fs::File::from(config_fd))?;
     config.strace |= strace;
     tracing::debug!(argv = ?config.argv, cwd = %config.cwd, "booting sandbox");
-    let status = sentry::boot::run_with_control(config, gofer, mount_sockets, control);
+    let status = sentry::boot::run_with_control(config, gofer, mount_sockets, control, preserved);
     std::process::exit(status)
 }
 

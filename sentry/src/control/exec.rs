@@ -13,9 +13,9 @@ use crate::kernel::task::{ExitStatus, Task, TaskShared};
 use crate::kernel::thread_group::ThreadGroup;
 use crate::kernel::{Credentials, Kernel};
 use crate::platform::ptrace::layout::TRAMPOLINE_SIZE;
-use crate::vfs::{FdTable, FileDescription, FsContext};
-use crate::{fs::host::HostFile, loader, mm::MemoryManager};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use crate::vfs::{FdTable, FsContext};
+use crate::{loader, mm::MemoryManager};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -106,15 +106,9 @@ fn start(kernel: &Arc<Kernel>, req: ExecRequest, fds: Vec<OwnedFd>) -> Result<(i
     let fs = FsContext::new(&kernel.vfs, req.cwd.as_bytes(), req.umask & 0o777)
         .map_err(|e| format!("cwd {}: {}", req.cwd, e.description()))?;
     let table = FdTable::new();
-    for (n, fd) in fds.into_iter().enumerate() {
-        // SAFETY: F_GETFL on an fd we own has no memory effects.
-        let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
-        let mode = if fl < 0 { libc::O_RDWR } else { fl & libc::O_ACCMODE };
-        let file = FileDescription::new(Box::new(HostFile::new(fd)), mode, None);
-        table
-            .install(n as i32, file, false)
-            .map_err(|e| format!("stdio: {}", e.description()))?;
-    }
+    table
+        .install_host_fds(0, fds)
+        .map_err(|e| format!("stdio: {}", e.description()))?;
     let limits = kernel.task(1).map(|t| t.proc.snapshot().limits).unwrap_or_default();
     let handlers = Arc::new(Mutex::new(
         [crate::kernel::signal::KernelSigaction::default(); crate::kernel::signal::NSIG],

@@ -38,7 +38,7 @@ const SA_RESETHAND: u64 = 0x8000_0000;
 
 /// Boots the kernel and runs the init to completion; returns the exit code.
 pub fn run_sandbox(config: BootConfig, gofer_socket: OwnedFd, mount_sockets: Vec<OwnedFd>) -> i32 {
-    run_sandbox_with_control(config, gofer_socket, mount_sockets, None)
+    run_sandbox_with_control(config, gofer_socket, mount_sockets, None, Vec::new())
 }
 
 /// As [`run_sandbox`], with a control socket: the init waits for `start`.
@@ -47,8 +47,9 @@ pub fn run_sandbox_with_control(
     gofer_socket: OwnedFd,
     mount_sockets: Vec<OwnedFd>,
     control: Option<OwnedFd>,
+    preserved: Vec<OwnedFd>,
 ) -> i32 {
-    match boot_and_run(config, gofer_socket, mount_sockets, control) {
+    match boot_and_run(config, gofer_socket, mount_sockets, control, preserved) {
         Ok(status) => status.host_exit_code(),
         Err(BootError::Exec(path, e)) => {
             eprintln!("runsc: {path}: {}", e.description());
@@ -93,6 +94,7 @@ fn boot_and_run(
     gofer_socket: OwnedFd,
     mount_sockets: Vec<OwnedFd>,
     control: Option<OwnedFd>,
+    preserved: Vec<OwnedFd>,
 ) -> Result<ExitStatus, BootError> {
     let program = config.argv.first().ok_or(BootError::Config("empty argv"))?.clone();
     // Termination signals sent to the sentry from outside become guest
@@ -147,6 +149,7 @@ fn boot_and_run(
     }
     let fs = vfs::FsContext::new(&vfs, config.cwd.as_bytes(), config.umask & 0o777).map_err(BootError::Vfs)?;
     let fds = vfs::FdTable::new_with_stdio().map_err(BootError::Vfs)?;
+    fds.install_host_fds(3, preserved).map_err(BootError::Vfs)?;
     let handlers = Arc::new(Mutex::new(
         [super::signal::KernelSigaction::default(); super::signal::NSIG],
     ));

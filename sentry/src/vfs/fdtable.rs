@@ -7,7 +7,7 @@
 
 use super::file::{FileDescription, FileRef};
 use crate::fs::host::HostFile;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard};
 use syscalls::Errno;
 
@@ -51,6 +51,16 @@ impl FdTable {
             table.install(fd, file, false)?;
         }
         Ok(table)
+    }
+
+    /// Installs host fds (OCI `--preserve-fds`) as `first`, `first + 1`, ...
+    pub fn install_host_fds(&self, first: i32, fds: Vec<OwnedFd>) -> Result<(), Errno> {
+        for (fd, n) in fds.into_iter().zip(first..) {
+            let flags = host_access_mode(fd.as_raw_fd());
+            let file = FileDescription::new(Box::new(HostFile::new(fd)), flags, None);
+            self.install(n, file, false)?;
+        }
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Option<Slot>>> {
