@@ -365,26 +365,23 @@ fn joining_a_user_namespace_by_path() {
         eprintln!("SKIP: {why}");
         return;
     }
-    // A process holding a user namespace that maps container 0 to 100000.
+    // A process holding a user namespace, which the test maps (container
+    // 0 to 100000) as its parent would.
     let mut holder = Command::new("unshare")
-        .args([
-            "--user",
-            "--map-users=0:100000:65536",
-            "--map-groups=0:100000:65536",
-            "sleep",
-            "100",
-        ])
+        .args(["--user", "sleep", "100"])
         .spawn()
         .unwrap();
     let pid = holder.id();
     let start = Instant::now();
-    while uid_map(i64::from(pid)) != "0 100000 65536" {
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = holder.kill();
-            eprintln!("SKIP: unshare(1) cannot map ranges here");
-            return;
-        }
+    while ns(&pid.to_string(), "user") == ns("self", "user") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "unshare --user never unshared"
+        );
         std::thread::sleep(Duration::from_millis(10));
+    }
+    for file in ["uid_map", "gid_map"] {
+        std::fs::write(format!("/proc/{pid}/{file}"), "0 100000 65536").unwrap();
     }
     let mut cfg = config(&["id"], range(0, BASE, 1), range(0, BASE, 1));
     cfg["linux"]["namespaces"] = serde_json::json!([{"type": "user", "path": format!("/proc/{pid}/ns/user")}]);
@@ -402,4 +399,46 @@ fn joining_a_user_namespace_by_path() {
     assert_eq!(out.code, 0, "{out:?}");
     wait_gone(sentry);
     wait_gone(gofer);
+}
+
+#[test]
+fn an_attached_run_in_a_user_namespace_dies_with_runsc() {
+    if let Some(why) = no_userns(None) {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let maps = range(0, BASE, 65536);
+    let b = bundle("pdeath", config(&["sleep", "100"], maps.clone(), maps));
+    let state = b.0.join("state");
+    let mut runsc = Command::new(RUNSC)
+        .arg("--root")
+        .arg(&state)
+        .args(["run", "d1"])
+        .current_dir(&b.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let (sentry, gofer) = loop {
+        let pids = std::fs::read_to_string(state.join("d1/state.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map(|v| (v["sandbox"]["sentry_pid"].as_i64(), v["sandbox"]["gofer_pid"].as_i64()));
+        if let Some((Some(s), Some(g))) = pids.filter(|p| p.0.unwrap_or(0) != 0) {
+            break (s, g);
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the sandbox never came up");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(uid_map(sentry), "0 100000 65536");
+    // PR_SET_PDEATHSIG survives the children's switch to the namespace's root.
+    runsc.kill().unwrap();
+    runsc.wait().unwrap();
+    wait_gone(sentry);
+    wait_gone(gofer);
+    let out = common::runsc_with_state(&b.0, &state, &["delete", "--force", "d1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!state.join("d1").exists());
 }
