@@ -197,10 +197,13 @@ pub fn spawn(spec: ChildSpec<'_>, die_with_parent: bool, ns: &UserNs, new_pid_ns
     if let UserNs::New { uid_map, gid_map } = ns {
         write_maps(pid, uid_map, gid_map).map_err(fail)?;
     }
-    // Let the child go on (EOF would stop it: the parent failed).
+    // Let the child go on (EOF would stop it: the parent failed). A child
+    // that joins a namespace does not wait, and may have closed its end.
     let mut sync = std::fs::File::from(sync_w);
-    if let Err(e) = sync.write_all(b"1") {
-        return Err(fail(err(e)));
+    if wait_for_maps {
+        if let Err(e) = sync.write_all(b"1") {
+            return Err(fail(err(e)));
+        }
     }
     drop(sync);
     let mut report = [0u8; 8];

@@ -442,3 +442,39 @@ fn an_attached_run_in_a_user_namespace_dies_with_runsc() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(!state.join("d1").exists());
 }
+
+#[test]
+fn rootless_do_runs_the_guest_as_the_namespace_root() {
+    if let Some(why) = no_userns(Some(NOBODY)) {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let dir = TempDir::new("rootless-do");
+    let rootfs = tools::busybox_rootfs(&dir.0);
+    let vol = dir.0.join("vol");
+    std::fs::create_dir(&vol).unwrap();
+    std::os::unix::fs::chown(&vol, Some(NOBODY), Some(NOBODY)).unwrap();
+    let out = common::run(
+        Command::new(RUNSC)
+            .arg("do")
+            .arg("--root")
+            .arg(&rootfs)
+            .arg("-v")
+            .arg(format!("{}:/w", vol.display()))
+            .args(["sh", "-c", "id -u; ls -ln /bin/busybox; echo x > /w/f; exit 4"])
+            .uid(NOBODY)
+            .gid(NOBODY),
+    );
+    if out.stderr.contains("Permission denied") && out.stderr.contains(RUNSC) {
+        eprintln!("SKIP: uid {NOBODY} cannot run {RUNSC}");
+        return;
+    }
+    assert_eq!(out.code, 4, "{out:?}");
+    let mut lines = out.stdout.lines();
+    assert_eq!(lines.next(), Some("0"), "{out:?}");
+    // busybox belongs to host root, which the namespace does not map.
+    let owner: Vec<&str> = lines.next().unwrap().split_whitespace().skip(2).take(2).collect();
+    assert_eq!(owner, ["65534", "65534"], "{out:?}");
+    let meta = std::fs::metadata(vol.join("f")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (NOBODY, NOBODY));
+}
