@@ -180,7 +180,6 @@ fn root_with_a_user_namespace_maps_container_root_to_host_100000() {
 
     // A living sandbox: both processes are in user namespaces with the
     // map, run as host 100000, and the sentry has a PID namespace.
-    let mut cfg = cfg;
     cfg["process"]["args"] = serde_json::json!(["sleep", "100"]);
     std::fs::write(b.0.join("config.json"), cfg.to_string()).unwrap();
     let out = common::runsc_with_state(&b.0, &state, &["create", "u2"]);
