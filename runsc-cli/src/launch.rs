@@ -168,30 +168,83 @@ pub fn spawn_detached(spec: ChildSpec<'_>) -> Result<Pid, CliError> {
 }
 
 fn spawn_with(spec: ChildSpec<'_>, die_with_parent: bool) -> Result<Pid, CliError> {
-    if spec.fds.len() > MAX_FDS {
-        return Err(CliError::io("spawn", io::Error::from_raw_os_error(libc::E2BIG)));
-    }
-    let mut map = [(-1, -1); MAX_FDS];
-    for (slot, (fd, target)) in map.iter_mut().zip(&spec.fds) {
-        *slot = (fd.as_raw_fd(), *target);
-    }
-    let count = spec.fds.len();
-    let lowest_free = spec.fds.iter().map(|(_, t)| *t).max().unwrap_or(2).max(2) + 1;
-    // SAFETY: getpid has no preconditions.
-    let parent = unsafe { libc::getpid() };
-    let unblock = spec.unblock;
-    let new_pgroup = spec.new_process_group;
-
+    let plan = ChildPlan::new(&spec, die_with_parent)?;
     let mut cmd = Command::new(spec.program);
     cmd.arg0(spec.arg0).args(spec.args.iter().map(OsStr::new));
     if spec.null_stdin {
         cmd.stdin(Stdio::null());
     }
     // SAFETY: the closure runs in the forked child before exec and only
-    // makes async-signal-safe calls (fcntl, dup2, syscall, prctl, getppid,
-    // sigprocmask, setpgid) on data copied before the fork; it allocates nothing.
+    // makes async-signal-safe calls on data copied before the fork (see
+    // `ChildPlan::apply`); it allocates nothing.
     unsafe {
-        cmd.pre_exec(move || {
+        cmd.pre_exec(move || plan.apply());
+    }
+    let child = cmd.spawn().map_err(|e| {
+        CliError::io(
+            format!("starting {} {}", spec.arg0, spec.args.first().map_or("", |s| s)),
+            e,
+        )
+    })?;
+    let pid =
+        i32::try_from(child.id()).map_err(|_| CliError::io("child pid", io::Error::from_raw_os_error(libc::ERANGE)))?;
+    // The child is reaped with waitpid by pid; dropping `child` does not wait.
+    Ok(Pid::from_raw(pid))
+}
+
+/// What a child does between fork and exec, prepared before the fork so
+/// that [`ChildPlan::apply`] allocates nothing.
+#[derive(Clone, Copy)]
+pub(crate) struct ChildPlan {
+    map: [(RawFd, RawFd); MAX_FDS],
+    count: usize,
+    lowest_free: RawFd,
+    parent: libc::pid_t,
+    die_with_parent: bool,
+    new_pgroup: bool,
+    unblock: Option<SigSet>,
+}
+
+impl ChildPlan {
+    /// The first fd number that is no target of the plan.
+    pub(crate) fn lowest_free(&self) -> RawFd {
+        self.lowest_free
+    }
+
+    /// The plan for `spec`.
+    pub(crate) fn new(spec: &ChildSpec<'_>, die_with_parent: bool) -> Result<ChildPlan, CliError> {
+        if spec.fds.len() > MAX_FDS {
+            return Err(CliError::io("spawn", io::Error::from_raw_os_error(libc::E2BIG)));
+        }
+        let mut map = [(-1, -1); MAX_FDS];
+        for (slot, (fd, target)) in map.iter_mut().zip(&spec.fds) {
+            *slot = (fd.as_raw_fd(), *target);
+        }
+        Ok(ChildPlan {
+            map,
+            count: spec.fds.len(),
+            lowest_free: spec.fds.iter().map(|(_, t)| *t).max().unwrap_or(2).max(2) + 1,
+            // SAFETY: getpid has no preconditions.
+            parent: unsafe { libc::getpid() },
+            die_with_parent,
+            new_pgroup: spec.new_process_group,
+            unblock: spec.unblock,
+        })
+    }
+
+    /// Places the fds, makes every other fd close-on-exec, arms
+    /// `PR_SET_PDEATHSIG` (checking the parent is still there), joins a new
+    /// process group and unblocks the signals, as the plan says.
+    ///
+    /// # Safety
+    /// Only for a freshly forked child of a single-threaded parent, before
+    /// exec: it makes async-signal-safe calls only (fcntl, dup2, syscall,
+    /// prctl, getppid, sigprocmask, setpgid) and allocates nothing.
+    pub(crate) unsafe fn apply(&self) -> io::Result<()> {
+        // SAFETY: the caller guarantees a fresh child before exec; every
+        // call is async-signal-safe and uses only data held by the plan.
+        unsafe {
+            let (map, count, lowest_free) = (&self.map, self.count, self.lowest_free);
             let mut tmp = [-1; MAX_FDS];
             // First move every source above all targets so that placing one
             // fd can never clobber another source (e.g. a swap of 3 and 4).
@@ -223,38 +276,28 @@ fn spawn_with(spec: ChildSpec<'_>, die_with_parent: bool) -> Result<Pid, CliErro
                 libc::c_uint::MAX,
                 libc::CLOSE_RANGE_CLOEXEC,
             );
-            if die_with_parent {
+            if self.die_with_parent {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
                     return Err(io::Error::last_os_error());
                 }
                 // The parent may have died before PDEATHSIG was armed. (In a
                 // new PID namespace the parent is outside it and shows as 0.)
                 let ppid = libc::getppid();
-                if ppid != parent && ppid != 0 {
+                if ppid != self.parent && ppid != 0 {
                     return Err(io::Error::from_raw_os_error(libc::ESRCH));
                 }
             }
-            if new_pgroup && libc::setpgid(0, 0) != 0 {
+            if self.new_pgroup && libc::setpgid(0, 0) != 0 {
                 return Err(io::Error::last_os_error());
             }
-            if let Some(set) = unblock {
+            if let Some(set) = &self.unblock {
                 if libc::sigprocmask(libc::SIG_UNBLOCK, set.as_ref(), std::ptr::null_mut()) != 0 {
                     return Err(io::Error::last_os_error());
                 }
             }
-            Ok(())
-        });
+        }
+        Ok(())
     }
-    let child = cmd.spawn().map_err(|e| {
-        CliError::io(
-            format!("starting {} {}", spec.arg0, spec.args.first().map_or("", |s| s)),
-            e,
-        )
-    })?;
-    let pid =
-        i32::try_from(child.id()).map_err(|_| CliError::io("child pid", io::Error::from_raw_os_error(libc::ERANGE)))?;
-    // The child is reaped with waitpid by pid; dropping `child` does not wait.
-    Ok(Pid::from_raw(pid))
 }
 
 /// The processes of one sandbox, as seen from runsc.

@@ -4,6 +4,7 @@
 //! each command lives in [`cmd`]. The same binary re-executes itself as the
 //! sentry (`runsc boot`) and the gofer (`runsc gofer`), as gVisor does.
 
+mod clone_spawn;
 mod cmd;
 mod error;
 mod launch;

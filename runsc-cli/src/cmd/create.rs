@@ -140,6 +140,10 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         .ok_or_else(|| OciError::Usage("root.path is not UTF-8".into()))?
         .to_string();
 
+    let rootless = oci::userns::rootless(global.rootless.as_deref())?;
+    let (euid, egid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    let user_ns = oci::userns::from_spec(&spec, rootless, euid, egid).map_err(OciError::from)?;
+
     let root = state::root_dir(global.root.as_deref());
     let state_dir = state::create_dir(&root, &args.id)?;
     let mut undo = Undo {
@@ -173,11 +177,9 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     if pty.is_some() {
         boot_args.push("--console".to_string());
     }
-    let spawn = if attached {
-        launch::spawn
-    } else {
-        launch::spawn_detached
-    };
+    // In the spec's user namespace, if any (oci/userns.rs, clone_spawn.rs).
+    let spawn =
+        |spec: ChildSpec<'_>, new_pid_ns| crate::clone_spawn::spawn_sandbox_child(spec, attached, &user_ns, new_pid_ns);
     // No thread exists in this process: every fork happens here.
     let signals = launch::block_signals()?;
     let exe = Path::new("/proc/self/exe");
@@ -200,15 +202,18 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         gofer_fds.push((f.as_fd(), 2));
     }
     gofer_fds.extend(binds.gofer_fds());
-    let gofer = spawn(ChildSpec {
-        program: exe,
-        arg0: "runsc-gofer",
-        args: gofer_args,
-        fds: gofer_fds,
-        new_process_group: true,
-        null_stdin: true,
-        unblock: Some(signals),
-    })?;
+    let gofer = spawn(
+        ChildSpec {
+            program: exe,
+            arg0: "runsc-gofer",
+            args: gofer_args,
+            fds: gofer_fds,
+            new_process_group: true,
+            null_stdin: true,
+            unblock: Some(signals),
+        },
+        false,
+    )?;
     undo.pids.push(gofer);
     drop(gofer_sock);
     let launch::BindMounts {
@@ -219,7 +224,10 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     } = binds;
     drop(gofer_ends);
     let (config_r, config_w) = launch::cloexec_pipe()?;
-    let cgroup = if global.ignore_cgroups {
+    let cgroup = if global.ignore_cgroups || (rootless && !crate::oci::cgroup::writable()) {
+        if !global.ignore_cgroups {
+            tracing::debug!("rootless: no writable cgroup, running without one");
+        }
         crate::oci::cgroup::Cgroup::default()
     } else {
         let linux = spec.linux().as_ref();
@@ -231,10 +239,6 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     };
     undo.cgroups.clone_from(&cgroup.dirs);
     cgroup.add(gofer.as_raw())?;
-    // The sentry is pid 1 of a PID namespace of its own (see `runsc do`).
-    if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
-        tracing::warn!("no PID namespace for the sentry ({e})");
-    }
     let mut fds = vec![
         (sentry_sock.as_fd(), CHILD_SOCKET_FD),
         (config_r.as_fd(), CHILD_CONFIG_FD),
@@ -250,15 +254,18 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         // The pty replica is the container's stdin, stdout and stderr.
         fds.extend([0, 1, 2].map(|n| (pty.replica.as_fd(), n)));
     }
-    let sentry = spawn(ChildSpec {
-        program: exe,
-        arg0: "runsc-sandbox",
-        args: boot_args,
-        fds,
-        new_process_group: false,
-        null_stdin: false,
-        unblock: Some(signals),
-    })?;
+    let sentry = spawn(
+        ChildSpec {
+            program: exe,
+            arg0: "runsc-sandbox",
+            args: boot_args,
+            fds,
+            new_process_group: false,
+            null_stdin: false,
+            unblock: Some(signals),
+        },
+        true,
+    )?;
     undo.pids.insert(0, sentry);
     // Before it reads its configuration, so before it forks any stub.
     cgroup.add(sentry.as_raw())?;

@@ -9,6 +9,7 @@
 use crate::error::CliError;
 use crate::launch::{self, ChildSpec, Sandbox};
 use crate::logging::{self, LogConfig};
+use crate::oci::userns::{IdMap, UserNs};
 use crate::{GlobalFlags, LogFormat};
 use clap::Args;
 use sentry::boot::BootConfig;
@@ -69,6 +70,7 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     let mut config = boot_config(&args, Path::new(&rootfs), strace)?;
     config.overlay = overlay_flag(&global.overlay2)?;
     config.mounts = mount_specs(&args.volumes, &args.tmpfs)?;
+    let user_ns = rootless_user_ns(global, &mut config)?;
     // The gofer's mount sockets follow its io fd; the sentry's its config fd.
     let binds = launch::BindMounts::prepare(&mut config, CHILD_SOCKET_FD + 1, CHILD_CONFIG_FD + 1)?;
     let json = serde_json::to_vec(&config)?;
@@ -103,15 +105,20 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     let (gofer_sock, sentry_sock) = launch::seqpacket_pair()?;
     let mut gofer_fds = vec![(gofer_sock.as_fd(), CHILD_SOCKET_FD)];
     gofer_fds.extend(binds.gofer_fds());
-    let gofer = launch::spawn(ChildSpec {
-        program: exe,
-        arg0: "runsc-gofer",
-        args: gofer_args,
-        fds: gofer_fds,
-        new_process_group: true,
-        null_stdin: true,
-        unblock: Some(signals),
-    })?;
+    let gofer = crate::clone_spawn::spawn_sandbox_child(
+        ChildSpec {
+            program: exe,
+            arg0: "runsc-gofer",
+            args: gofer_args,
+            fds: gofer_fds,
+            new_process_group: true,
+            null_stdin: true,
+            unblock: Some(signals),
+        },
+        true,
+        &user_ns,
+        false,
+    )?;
     drop(gofer_sock);
     let launch::BindMounts {
         gofer_ends,
@@ -134,23 +141,25 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     // The sentry becomes pid 1 of a PID namespace of its own: if it dies,
     // the host kernel kills every process it created (stubs included, even
     // one parked between its fork and its seize), so nothing outlives it.
-    if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID) {
-        tracing::warn!("no PID namespace for the sentry ({e}); stubs rely on PTRACE_O_EXITKILL alone");
-    }
     let mut sentry_fds = vec![
         (sentry_sock.as_fd(), CHILD_SOCKET_FD),
         (config_r.as_fd(), CHILD_CONFIG_FD),
     ];
     sentry_fds.extend(sentry_ends.iter().map(|fd| fd.as_fd()).zip(sentry_numbers));
-    let spawned = launch::spawn(ChildSpec {
-        program: exe,
-        arg0: "runsc-sandbox",
-        args: boot_args,
-        fds: sentry_fds,
-        new_process_group: false,
-        null_stdin: false,
-        unblock: Some(signals),
-    });
+    let spawned = crate::clone_spawn::spawn_sandbox_child(
+        ChildSpec {
+            program: exe,
+            arg0: "runsc-sandbox",
+            args: boot_args,
+            fds: sentry_fds,
+            new_process_group: false,
+            null_stdin: false,
+            unblock: Some(signals),
+        },
+        true,
+        &user_ns,
+        true,
+    );
     drop((sentry_sock, config_r, sentry_ends));
     sandbox.sentry = match spawned {
         Ok(pid) => pid,
@@ -174,6 +183,30 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     let status = status?;
     tracing::debug!(?status, "sentry exited");
     Ok(launch::exit_code(status))
+}
+
+/// Rootless (`--rootless`, or a caller that is not root): the gofer and
+/// the sentry run in a user namespace whose root is the caller (as
+/// `unshare -r`), and the guest is that root: the caller's files are the
+/// guest's own, others' belong to the overflow id.
+fn rootless_user_ns(global: &GlobalFlags, config: &mut BootConfig) -> Result<UserNs, CliError> {
+    if !crate::oci::userns::rootless(global.rootless.as_deref())? {
+        return Ok(UserNs::Host);
+    }
+    let one = |host| {
+        vec![IdMap {
+            container: 0,
+            host,
+            size: 1,
+        }]
+    };
+    let ns = UserNs::New {
+        uid_map: one(nix::unistd::geteuid().as_raw()),
+        gid_map: one(nix::unistd::getegid().as_raw()),
+    };
+    (config.uid, config.gid) = (0, 0);
+    config.additional_gids.clear();
+    Ok(ns)
 }
 
 /// Builds the sentry's boot configuration from the caller's context.

@@ -41,7 +41,9 @@ pub fn run(_global: &GlobalFlags, args: SpecArgs) -> Result<u8, CliError> {
     if path.exists() {
         return Err(OciError::Usage(format!("{} already exists", path.display())).into());
     }
-    let spec = default_spec(args.rootless || _global.rootless.as_deref().is_some_and(|v| v != "false"))?;
+    // An explicit global `--rootless[=true|auto]` counts too (auto: not root).
+    let global_rootless = _global.rootless.is_some() && crate::oci::userns::rootless(_global.rootless.as_deref())?;
+    let spec = default_spec(args.rootless || global_rootless)?;
     let json = serde_json::to_string_pretty(&spec)?;
     std::fs::write(&path, json + "\n").map_err(|e| CliError::io(format!("writing {}", path.display()), e))?;
     Ok(0)

@@ -71,6 +71,25 @@ fn unified() -> bool {
     Path::new(ROOT).join("cgroup.controllers").exists()
 }
 
+/// Whether this process may make cgroups under its own (rootless mode
+/// uses cgroups only then, as runc does): its cgroup directory is
+/// writable in the unified hierarchy, or in every v1 one rvisor uses.
+pub fn writable() -> bool {
+    let ok = |dir: PathBuf| nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_ok();
+    if unified() {
+        return ok(Path::new(ROOT).join(own_cgroup(None)));
+    }
+    let present: Vec<&str> = V1
+        .iter()
+        .copied()
+        .filter(|c| Path::new(ROOT).join(c).join("cgroup.procs").exists())
+        .collect();
+    !present.is_empty()
+        && present
+            .iter()
+            .all(|c| ok(Path::new(ROOT).join(c).join(own_cgroup(Some(c)))))
+}
+
 /// Creates the sandbox's cgroup and writes its limits. Errors only if
 /// limits were asked for and cannot be set; otherwise a cgroup that
 /// cannot be made is logged and skipped.

@@ -11,6 +11,7 @@ pub mod id;
 pub mod spec;
 pub mod state;
 pub mod stats;
+pub mod userns;
 
 pub use error::OciError;
 

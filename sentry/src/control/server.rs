@@ -5,7 +5,26 @@ use crate::kernel::signal::{self, SigInfo, SignalTarget};
 use crate::kernel::Kernel;
 use nix::sys::socket::{accept4, getsockopt, sockopt::PeerCredentials, SockFlag};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+
+/// The id the kernel shows for a peer whose uid has no mapping in our user
+/// namespace (`/proc/sys/kernel/overflowuid`, 65534 unless changed).
+const OVERFLOW_UID: u32 = 65534;
+
+/// Whether the sentry runs in a user namespace that does not map every
+/// host id (set by [`detect_user_namespace`]).
+static IN_USER_NAMESPACE: AtomicBool = AtomicBool::new(false);
+
+/// Notes, while /proc is still reachable (before confinement), whether the
+/// sentry runs in a user namespace of its own. There the runtime driving
+/// it (root, say, when the namespace maps container 0 to host 100000) is
+/// unmapped and its `SO_PEERCRED` uid reads as the overflow uid.
+pub fn detect_user_namespace() {
+    let map = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    let identity = map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
+    IN_USER_NAMESPACE.store(!map.is_empty() && !identity, Ordering::Relaxed);
+}
 
 /// Holds the container's init between `create` and `start`: its program
 /// is loaded, but no guest instruction runs until the gate opens.
@@ -77,9 +96,13 @@ fn serve(listener: OwnedFd, kernel: Arc<Kernel>, gate: Arc<StartGate>) {
             }
         };
         // The socket file is 0600, but check the peer too: only our own
-        // user (or root) may drive the sandbox.
+        // user (or root) may drive the sandbox. In a user namespace the
+        // runtime may be unmapped (the overflow uid); the file's mode,
+        // owned by the runtime's user, still keeps every other user out.
+        let unmapped_ok = IN_USER_NAMESPACE.load(Ordering::Relaxed);
         match getsockopt(&conn, PeerCredentials) {
             Ok(cred) if cred.uid() == own_uid || cred.uid() == 0 => {}
+            Ok(cred) if unmapped_ok && cred.uid() == OVERFLOW_UID => {}
             _ => continue,
         }
         let (kernel, gate) = (kernel.clone(), gate.clone());

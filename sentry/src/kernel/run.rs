@@ -104,6 +104,7 @@ fn boot_and_run(
     // SAFETY: pthread_sigmask with a valid, initialised set.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &forwarded, std::ptr::null_mut()) };
     let zygote = ZygoteClient::start(StubLayout::discover()?)?;
+    crate::control::server::detect_user_namespace();
     confine::confine_sentry().map_err(BootError::Confine)?;
 
     let gofer = Arc::new(gofer::client::Client::new(gofer_socket));

@@ -546,7 +546,7 @@ impl DirSource for TaskDir {
 }
 
 /// The files of a process or thread directory.
-const FILES: [&str; 29] = [
+const FILES: [&str; 32] = [
     "auxv",
     "cgroup",
     "cmdline",
@@ -576,6 +576,9 @@ const FILES: [&str; 29] = [
     "task",
     "wchan",
     "sessionid",
+    "uid_map",
+    "gid_map",
+    "setgroups",
 ];
 
 /// The contents of `/proc/[pid]` or `/proc/[pid]/task/[tid]`.
@@ -628,6 +631,10 @@ impl PidDir {
                 Ok(b"00000000\n".to_vec())
             }),
             "sessionid" => fixed("4294967295"),
+            // The sandbox is its own kernel: the guest lives in that kernel's
+            // initial user namespace, whatever host namespace the sentry is in.
+            "uid_map" | "gid_map" => fixed("         0          0 4294967295\n"),
+            "setgroups" => fixed("allow\n"),
             "stat" => file(0o444, gen_stat),
             "statm" => file(0o444, gen_statm),
             "status" => file(0o444, gen_status),
