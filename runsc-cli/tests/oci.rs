@@ -552,3 +552,32 @@ fn masked_and_readonly_paths() {
     assert_eq!(out.stdout, "0\n0\nmasked-ro\nro\nrw\n", "{out:?}");
     nothing_left(&b, "masked");
 }
+
+/// `--preserve-fds N`: the caller's fds 3 .. 3+N-1 are the init's fds 3, ...
+/// (socket activation, podman `--preserve-fds`); a closed one is refused.
+#[test]
+fn preserved_fds_reach_the_init() {
+    let b = Bundle::new(
+        "preserve",
+        &["sh", "-c", "read line <&3; echo \"got $line\" >&4; echo out"],
+    );
+    std::fs::write(b.dir.0.join("in"), "from fd 3\n").unwrap();
+    let script = format!(
+        "exec '{RUNSC}' --root '{}' run --preserve-fds 2 p1 3<in 4>written",
+        b.state.display()
+    );
+    let out = common::run(Command::new("sh").arg("-c").arg(&script).current_dir(&b.dir.0));
+    assert_eq!((out.code, out.stdout.as_str()), (0, "out\n"), "{out:?}");
+    let written = std::fs::read_to_string(b.dir.0.join("written")).unwrap();
+    assert_eq!(written, "got from fd 3\n");
+    nothing_left(&b, "p1");
+
+    let script = format!(
+        "exec '{RUNSC}' --root '{}' run --preserve-fds 2 p2 3<in 4<&-",
+        b.state.display()
+    );
+    let out = common::run(Command::new("sh").arg("-c").arg(&script).current_dir(&b.dir.0));
+    assert_eq!(out.code, 125, "{out:?}");
+    assert!(out.stderr.contains("fd 4 is not open"), "{out:?}");
+    nothing_left(&b, "p2");
+}

@@ -48,7 +48,7 @@ pub struct CreateArgs {
     /// Accepted (the sandbox has no host keyring).
     #[arg(long)]
     pub no_new_keyring: bool,
-    /// Extra fds to pass to the init (only 0 is supported).
+    /// Pass this process's fds 3 .. 3+N-1 to the init as its fds 3, 4, ...
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
     /// The container id.
@@ -119,9 +119,7 @@ impl Drop for Undo {
 /// this process (`runsc run` without `--detach`); otherwise they outlive it.
 pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool) -> Result<Created, CliError> {
     oci::id::validate(&args.id)?;
-    if args.preserve_fds != 0 {
-        return Err(OciError::Unsupported("--preserve-fds".into()).into());
-    }
+    let preserved = preserved_fds(args.preserve_fds)?;
     let bundle = std::fs::canonicalize(&args.bundle)
         .map_err(|e| CliError::io(format!("bundle {}", args.bundle.display()), e))?;
     let spec = spec::load(&bundle)?;
@@ -254,6 +252,15 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         // The pty replica is the container's stdin, stdout and stderr.
         fds.extend([0, 1, 2].map(|n| (pty.replica.as_fd(), n)));
     }
+    if !preserved.is_empty() {
+        let first = fds.iter().map(|&(_, n)| n).max().unwrap_or(CHILD_CONTROL_FD) + 1;
+        let numbers: Vec<i32> = (first..).take(preserved.len()).collect();
+        boot_args.push(format!(
+            "--preserved-fds={}",
+            numbers.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+        ));
+        fds.extend(preserved.iter().copied().zip(numbers));
+    }
     let sentry = spawn(
         ChildSpec {
             program: exe,
@@ -318,6 +325,26 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         state_dir,
         state: st,
     })
+}
+
+/// This process's fds 3 .. 3+`count`-1 (`--preserve-fds`), each checked
+/// to be open. They stay open (and ours) until the sentry has them.
+fn preserved_fds(count: u32) -> Result<Vec<std::os::fd::BorrowedFd<'static>>, CliError> {
+    let last = 3i32
+        .checked_add_unsigned(count)
+        .filter(|&end| end <= 3 + 1024)
+        .ok_or_else(|| OciError::Usage(format!("--preserve-fds {count}: too many")))?;
+    (3..last)
+        .map(|fd| {
+            // SAFETY: F_GETFD only queries the fd table.
+            if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+                return Err(OciError::Usage(format!("--preserve-fds {count}: fd {fd} is not open")).into());
+            }
+            // SAFETY: the fd is open; it was handed to this short-lived
+            // process for the container and nothing here closes it.
+            Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+        })
+        .collect()
 }
 
 /// The container's pty, if `process.terminal` asks for one: opened here,

@@ -50,9 +50,6 @@ pub enum OciError {
         /// The sentry's message.
         message: String,
     },
-    /// Something that is valid OCI but not supported by rvisor yet.
-    #[error("{0} is not supported yet")]
-    Unsupported(String),
     /// An OCI hook failed.
     #[error(transparent)]
     Hook(#[from] super::hooks::HookError),
