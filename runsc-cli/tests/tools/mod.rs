@@ -224,8 +224,9 @@ impl Drop for Tmux {
 /// container tool's `run -it` or `exec -it`) on a tmux terminal of 100x30:
 /// the shell reads what is typed, ^C interrupts the foreground job and not
 /// the shell, `stty` sees the terminal's size, and the exit status comes
-/// back. With `console`, stdin is also the container's console, which
-/// `tty` names (runc bind-mounts it at /dev/console).
+/// back. `tty` names the terminal in /dev/pts; with `console` it is the
+/// container's console: /dev/pts/0, also reachable as /dev/console (as
+/// under runc).
 pub fn interactive_shell_session(tag: &str, command_line: &str, console: bool) {
     let tmux = Tmux(format!("rvisor-{tag}-{}", common::unique()));
     let script = format!("{command_line}; echo EXITED $?; sleep 60");
@@ -242,9 +243,13 @@ pub fn interactive_shell_session(tag: &str, command_line: &str, console: bool) {
     tmux.keys(&["C-c"]);
     // The prompt comes back long before the 30 s, and the shell lives.
     tmux.wait_for("/ #", 3);
+    tmux.keys(&["tty; echo tty-done", "Enter"]);
+    let screen = tmux.wait_for("\ntty-done", 1);
+    assert!(screen.contains("\n/dev/pts/"), "{tag}: {screen}");
     if console {
-        tmux.keys(&["tty", "Enter"]);
-        tmux.wait_for("\n/dev/console\n", 1);
+        assert!(screen.contains("\n/dev/pts/0\n"), "{tag}: {screen}");
+        tmux.keys(&["[ /dev/console -ef /dev/pts/0 ] && echo console-$((3*5))", "Enter"]);
+        tmux.wait_for("\nconsole-15", 1);
     }
     tmux.keys(&["stty size; exit 7", "Enter"]);
     let screen = tmux.wait_for("EXITED 7", 1);

@@ -4,10 +4,10 @@
 use super::synthetic::{anon_dev, StaticDir, StaticSymlink, SyntheticFs};
 use crate::vfs::inode::{makedev, next_ino, synthetic_stat};
 use crate::vfs::{FileOps, FileSystem, Inode};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use syscalls::structs::{Stat, Statfs};
-use syscalls::{Errno, Pod};
+use syscalls::Errno;
 
 /// Which device a node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,12 +123,7 @@ impl ConsoleNode {
 
 impl Inode for ConsoleNode {
     fn stat(&self) -> Result<Stat, Errno> {
-        let mut st = Stat::zeroed();
-        // SAFETY: `st` is a valid, writable struct stat.
-        if unsafe { libc::fstat(self.fd.as_raw_fd(), &mut st) } < 0 {
-            return Err(Errno::last());
-        }
-        Ok(st)
+        super::host::fstat(&self.fd)
     }
 
     fn open(&self, _flags: i32) -> Result<Box<dyn FileOps>, Errno> {
@@ -167,6 +162,7 @@ impl DevFs {
     pub fn new() -> Arc<DevFs> {
         let dev = anon_dev();
         let devpts = super::devpts::DevPts::new();
+        devpts.show_host_terminals();
         let mut entries: Vec<(Vec<u8>, Arc<dyn Inode>)> = vec![
             (b"null".to_vec(), DevNode::new(dev, Device::Null, 1, 3)),
             (b"zero".to_vec(), DevNode::new(dev, Device::Zero, 1, 5)),

@@ -3,6 +3,12 @@
 //! node `N` (the smallest free index, mode 0620, owned by the opener and
 //! group tty); the node goes away when the master is closed, and the index
 //! is reused once nothing references the pair.
+//!
+//! Host terminals given to the guest as stdio (an OCI console, an `exec
+//! -t` pty, the user's terminal under `runsc do`) also get a node here,
+//! from the same index space, while a guest file refers to them: the
+//! init's console is `/dev/pts/0` as under runc, and `ttyname(3)` finds
+//! every terminal the guest holds.
 
 use super::synthetic::{anon_dev, SyntheticFs};
 use crate::tty::{open_replica, MasterFile, Pty, TTYAUX_MAJOR};
@@ -10,6 +16,7 @@ use crate::vfs::inode::SetAttr;
 use crate::vfs::inode::{dtype_of, makedev, next_ino, synthetic_stat};
 use crate::vfs::{FileOps, FileSystem, Inode, RawDirent};
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use syscalls::structs::{Stat, Statfs};
 use syscalls::Errno;
@@ -25,6 +32,66 @@ struct Tables {
     visible: BTreeMap<u32, Arc<Pty>>,
     /// Indexes in use (until the pair is dropped).
     used: BTreeSet<u32>,
+    /// Host terminals shown here, by index.
+    host: BTreeMap<u32, HostTerminal>,
+}
+
+/// A host terminal with a node in devpts.
+struct HostTerminal {
+    /// Its device number on the host (one node per terminal).
+    rdev: u64,
+    /// A duplicate, which the node stats and opens.
+    fd: Arc<OwnedFd>,
+    /// Guest files referring to it; the node goes at zero.
+    users: usize,
+}
+
+/// The devpts instance at the sandbox's /dev/pts, where host terminals
+/// are shown (one sandbox per sentry process).
+static SANDBOX_PTS: Mutex<Option<Weak<PtsTable>>> = Mutex::new(None);
+
+/// Gives the host terminal `fd` a node in the sandbox's /dev/pts (or
+/// counts one more user of its node) and returns its index; `None` if
+/// `fd` is not a terminal or there is no room.
+pub fn register_host_terminal(fd: &OwnedFd) -> Option<u32> {
+    let rdev = crate::kernel::console::tty_rdev(fd.as_raw_fd())?;
+    let table = SANDBOX_PTS.lock().ok()?.as_ref()?.upgrade()?;
+    let mut t = table.lock();
+    if let Some((&index, term)) = t.host.iter_mut().find(|(_, h)| h.rdev == rdev) {
+        term.users += 1;
+        return Some(index);
+    }
+    let index = (0..PTY_MAX).find(|i| !t.used.contains(i))?;
+    let dup = fd.try_clone().ok()?;
+    t.used.insert(index);
+    t.host.insert(
+        index,
+        HostTerminal {
+            rdev,
+            fd: Arc::new(dup),
+            users: 1,
+        },
+    );
+    Some(index)
+}
+
+/// One user of host terminal node `index` is gone.
+pub fn release_host_terminal(index: u32) {
+    let Some(table) = SANDBOX_PTS.lock().ok().and_then(|s| s.as_ref().and_then(Weak::upgrade)) else {
+        return;
+    };
+    let mut t = table.lock();
+    let gone = match t.host.get_mut(&index) {
+        Some(term) => {
+            term.users = term.users.saturating_sub(1);
+            term.users == 0
+        }
+        None => false,
+    };
+    if gone {
+        t.host.remove(&index);
+        t.used.remove(&index);
+    }
 }
 
 /// The pairs of one devpts instance.
@@ -93,6 +160,13 @@ impl DevPts {
         self.root.clone()
     }
 
+    /// Makes this instance the one where host terminals are shown.
+    pub fn show_host_terminals(&self) {
+        if let Ok(mut s) = SANDBOX_PTS.lock() {
+            *s = Some(Arc::downgrade(&self.table));
+        }
+    }
+
     /// A ptmx node on device `dev` (for /dev/ptmx in devfs) that opens
     /// masters of this instance.
     pub fn ptmx_node(&self, dev: u64) -> Arc<dyn Inode> {
@@ -132,8 +206,14 @@ impl Inode for PtsRoot {
             .ok()
             .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s.len() == 1 || !s.starts_with('0')))
             .and_then(|s| s.parse::<u32>().ok());
-        match index.and_then(|i| self.table.get(i)) {
-            Some(pty) => Ok(vec![Arc::new(ReplicaNode { pty })]),
+        let Some(index) = index else {
+            return Ok(Vec::new());
+        };
+        if let Some(pty) = self.table.get(index) {
+            return Ok(vec![Arc::new(ReplicaNode { pty })]);
+        }
+        match self.table.lock().host.get(&index) {
+            Some(term) => Ok(vec![Arc::new(HostTerminalNode { fd: term.fd.clone() })]),
             None => Ok(Vec::new()),
         }
     }
@@ -145,7 +225,8 @@ impl Inode for PtsRoot {
             dtype: dtype_of(self.ptmx.stat.st_mode),
             name: b"ptmx".to_vec(),
         }];
-        for pty in self.table.lock().visible.values() {
+        let tables = self.table.lock();
+        for pty in tables.visible.values() {
             all.push(RawDirent {
                 ino: pty.node_stat().st_ino,
                 cookie: 0,
@@ -153,6 +234,15 @@ impl Inode for PtsRoot {
                 name: pty.index.to_string().into_bytes(),
             });
         }
+        for (index, term) in &tables.host {
+            all.push(RawDirent {
+                ino: HostTerminalNode { fd: term.fd.clone() }.stat().map_or(0, |s| s.st_ino),
+                cookie: 0,
+                dtype: libc::DT_CHR,
+                name: index.to_string().into_bytes(),
+            });
+        }
+        drop(tables);
         // Cookies: 1 for ptmx, index + 2 for a replica (stable as pairs come and go).
         for e in all.iter_mut() {
             e.cookie = match std::str::from_utf8(&e.name).ok().and_then(|s| s.parse::<u64>().ok()) {
@@ -160,6 +250,7 @@ impl Inode for PtsRoot {
                 None => 1,
             };
         }
+        all.sort_by_key(|e| e.cookie);
         Ok(all.into_iter().filter(|e| e.cookie > cookie).take(max).collect())
     }
 
@@ -195,6 +286,22 @@ impl Inode for PtmxNode {
             .unwrap_or(0);
         let pty = table.new_pty(uid)?;
         Ok(Box::new(MasterFile::new(pty, self.stat)))
+    }
+}
+
+/// `/dev/pts/N` of a host terminal: stats as it, opens a duplicate.
+struct HostTerminalNode {
+    fd: Arc<OwnedFd>,
+}
+
+impl Inode for HostTerminalNode {
+    fn stat(&self) -> Result<Stat, Errno> {
+        super::host::fstat(&self.fd)
+    }
+
+    fn open(&self, _flags: i32) -> Result<Box<dyn FileOps>, Errno> {
+        let dup = self.fd.try_clone().map_err(Errno::from)?;
+        Ok(Box::new(super::host::HostFile::new(dup)))
     }
 }
 

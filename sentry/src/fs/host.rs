@@ -11,12 +11,25 @@ use syscalls::{Errno, Pod};
 /// A host fd owned by the sentry.
 pub struct HostFile {
     fd: OwnedFd,
+    /// The node of a host terminal in the sandbox's /dev/pts.
+    pts_index: Option<u32>,
+}
+
+/// `fstat` of a host fd.
+pub fn fstat(fd: &OwnedFd) -> Result<Stat, Errno> {
+    let mut st = Stat::zeroed();
+    // SAFETY: `st` is a valid, writable struct stat.
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } < 0 {
+        return Err(Errno::last());
+    }
+    Ok(st)
 }
 
 impl HostFile {
-    /// Wraps `fd`.
+    /// Wraps `fd`; a terminal gets a node in the sandbox's /dev/pts.
     pub fn new(fd: OwnedFd) -> Self {
-        HostFile { fd }
+        let pts_index = super::devpts::register_host_terminal(&fd);
+        HostFile { fd, pts_index }
     }
 
     /// For O_NONBLOCK descriptions: EAGAIN unless the fd is ready for `events`.
@@ -52,14 +65,17 @@ fn retry(mut f: impl FnMut() -> isize) -> Result<usize, Errno> {
     }
 }
 
+impl Drop for HostFile {
+    fn drop(&mut self) {
+        if let Some(index) = self.pts_index {
+            super::devpts::release_host_terminal(index);
+        }
+    }
+}
+
 impl FileOps for HostFile {
     fn stat(&self) -> Result<Stat, Errno> {
-        let mut st = Stat::zeroed();
-        // SAFETY: `st` is a valid, writable struct stat.
-        if unsafe { libc::fstat(self.fd.as_raw_fd(), &mut st) } < 0 {
-            return Err(Errno::last());
-        }
-        Ok(st)
+        fstat(&self.fd)
     }
 
     fn read(&self, buf: &mut [u8], _offset: u64, nonblock: bool) -> Result<usize, Errno> {
@@ -177,11 +193,16 @@ impl FileOps for HostFile {
     fn name(&self) -> Vec<u8> {
         // What Linux shows for anonymous files of these kinds; a host path
         // is never shown (the sentry does not know it, and it would leak
-        // the host's layout).
+        // the host's layout). Terminals have their node in /dev/pts.
+        if let Some(index) = self.pts_index {
+            return format!("/dev/pts/{index}").into_bytes();
+        }
         match self.stat() {
             Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFIFO => format!("pipe:[{}]", st.st_ino),
             Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFSOCK => format!("socket:[{}]", st.st_ino),
-            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFCHR => "/dev/console".to_string(),
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == libc::makedev(1, 3) => {
+                "/dev/null".to_string()
+            }
             _ => format!("host:[{}]", self.fd.as_raw_fd()),
         }
         .into_bytes()
