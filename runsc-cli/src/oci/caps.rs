@@ -73,7 +73,7 @@ mod tests {
         // Every name oci-spec knows is one of ours.
         let all: LinuxCapabilities = serde_json::from_str(&format!(
             r#"{{"bounding": {}}}"#,
-            serde_json::to_string(&sentry::kernel::caps::NAMES).unwrap()
+            serde_json::to_string(&sentry::kernel::caps::NAMES[..]).unwrap()
         ))
         .unwrap();
         assert_eq!(from_spec(Some(&all)).unwrap().unwrap().bounding, CapSet::FULL);
