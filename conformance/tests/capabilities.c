@@ -12,7 +12,11 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
+#include <signal.h>
 #include <stdint.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -432,6 +436,96 @@ static int no_new_privs(void) {
     return 0;
 }
 
+/* Drops `cap` from the effective set. */
+static int drop_eff(int cap) {
+    struct caps c;
+    if (get_caps(0, &c) != 0)
+        return -1;
+    c.eff &= ~BIT(cap);
+    return set_caps(&c);
+}
+
+/* Raises `cap` in the effective set (from the permitted set). */
+static int raise_eff(int cap) {
+    struct caps c;
+    if (get_caps(0, &c) != 0)
+        return -1;
+    c.eff |= BIT(cap);
+    return set_caps(&c);
+}
+
+/* Root's privileged operations need the right capability, not uid 0:
+ * CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH for another user's files,
+ * CAP_KILL for another user's process, CAP_SYS_ADMIN for mount and
+ * sethostname, CAP_SYS_RESOURCE for raising a hard limit, CAP_FOWNER for
+ * chmod of another user's file. */
+static int privileged_ops(void) {
+    char path[] = "/tmp/caps-dac-XXXXXX";
+    int fd = mkstemp(path);
+    EXPECT(fd >= 0);
+    close(fd);
+    EXPECT(chmod(path, 0600) == 0 && chown(path, 1000, 1000) == 0);
+    int r1 = drop_eff(CAP_DAC_OVERRIDE) == 0 && drop_eff(CAP_DAC_READ_SEARCH) == 0;
+    errno = 0;
+    int r2 = open(path, O_RDONLY) == -1 && errno == EACCES;
+    int r3 = raise_eff(CAP_DAC_READ_SEARCH) == 0;
+    int rfd = open(path, O_RDONLY);
+    int r4 = rfd >= 0;
+    errno = 0;
+    int r5 = open(path, O_WRONLY) == -1 && errno == EACCES;
+    int r6 = raise_eff(CAP_DAC_OVERRIDE) == 0;
+    int wfd = open(path, O_WRONLY);
+    int r7 = wfd >= 0;
+    int r8 = drop_eff(CAP_FOWNER) == 0 && chmod(path, 0644) == -1 && errno == EPERM;
+    int r9 = raise_eff(CAP_FOWNER) == 0 && chmod(path, 0644) == 0;
+    if (rfd >= 0)
+        close(rfd);
+    if (wfd >= 0)
+        close(wfd);
+    unlink(path);
+    EXPECT(r1 && r2 && r3 && r4 && r5 && r6 && r7 && r8 && r9);
+
+    /* A process of another user: signals need CAP_KILL. */
+    int p[2];
+    EXPECT(pipe(p) == 0);
+    pid_t other = fork();
+    EXPECT(other >= 0);
+    if (other == 0) {
+        if (setresuid(2000, 2000, 2000) != 0)
+            _exit(1);
+        close(p[0]);
+        close(p[1]); /* tells the parent the uid changed */
+        pause();
+        _exit(0);
+    }
+    close(p[1]);
+    char b;
+    EXPECT(read(p[0], &b, 1) == 0);
+    int k1 = drop_eff(CAP_KILL) == 0;
+    errno = 0;
+    int k2 = kill(other, 0) == -1 && errno == EPERM;
+    errno = 0;
+    int k3 = kill(other, SIGTERM) == -1 && errno == EPERM;
+    int k4 = raise_eff(CAP_KILL) == 0 && kill(other, SIGKILL) == 0;
+    int st;
+    EXPECT(waitpid(other, &st, 0) == other);
+    EXPECT(k1 && k2 && k3 && k4 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+
+    EXPECT(drop_eff(CAP_SYS_ADMIN) == 0);
+    EXPECT(mount("none", "/tmp", "tmpfs", 0, NULL) == -1 && errno == EPERM);
+    EXPECT(sethostname("x", 1) == -1 && errno == EPERM);
+    EXPECT(drop_eff(CAP_SYS_RESOURCE) == 0);
+    struct rlimit rl;
+    EXPECT(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > 1);
+    rl.rlim_max--;
+    if (rl.rlim_cur > rl.rlim_max)
+        rl.rlim_cur = rl.rlim_max;
+    EXPECT(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    rl.rlim_max++;
+    EXPECT(setrlimit(RLIMIT_NOFILE, &rl) == -1 && errno == EPERM);
+    return 0;
+}
+
 static const char *case_capget_matches_status(void) { return in_child(capget_matches_status); }
 static const char *case_capget_versions(void) { return in_child(capget_versions); }
 static const char *case_capset_effective(void) { return in_child(capset_effective); }
@@ -443,6 +537,7 @@ static const char *case_setuid_clears(void) { return in_child(setuid_clears); }
 static const char *case_keepcaps(void) { return in_child(keepcaps); }
 static const char *case_securebits(void) { return in_child(securebits); }
 static const char *case_no_new_privs(void) { return in_child(no_new_privs); }
+static const char *case_privileged_ops(void) { return in_child(privileged_ops); }
 
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "--helper-caps") == 0)
@@ -466,5 +561,6 @@ int main(int argc, char **argv) {
     RUN(keepcaps);
     RUN(securebits);
     RUN(no_new_privs);
+    RUN(privileged_ops);
     return 0;
 }
