@@ -123,8 +123,17 @@ static int helper_caps(void) {
     return 0;
 }
 
-/* Execs the helper and parses its line into `c`, `amb`, `bnd`, `nnp`. */
+/* Execs the helper at `path` and parses its line into `c`, `amb`, `bnd`,
+ * `nnp` and `euid`. */
+static int exec_helper_at(const char *path, struct caps *c, uint64_t *amb, uint64_t *bnd, int *nnp, int *euid);
+
+/* Execs this program's helper mode. */
 static int exec_helper(struct caps *c, uint64_t *amb, uint64_t *bnd, int *nnp) {
+    int euid;
+    return exec_helper_at(self_path, c, amb, bnd, nnp, &euid);
+}
+
+static int exec_helper_at(const char *path, struct caps *c, uint64_t *amb, uint64_t *bnd, int *nnp, int *euid) {
     int p[2];
     if (pipe(p) != 0)
         return -1;
@@ -133,9 +142,9 @@ static int exec_helper(struct caps *c, uint64_t *amb, uint64_t *bnd, int *nnp) {
         return -1;
     if (pid == 0) {
         dup2(p[1], 1);
-        char *argv[] = {(char *)self_path, "--helper-caps", NULL};
+        char *argv[] = {(char *)path, "--helper-caps", NULL};
         char *envp[] = {NULL};
-        execve(self_path, argv, envp);
+        execve(path, argv, envp);
         _exit(127);
     }
     close(p[1]);
@@ -149,9 +158,8 @@ static int exec_helper(struct caps *c, uint64_t *amb, uint64_t *bnd, int *nnp) {
     if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         return -1;
     unsigned long long prm, eff, inh, a, b;
-    int euid;
     if (sscanf(buf, "prm=%llx eff=%llx inh=%llx amb=%llx bnd=%llx nnp=%d euid=%d", &prm, &eff, &inh, &a, &b, nnp,
-               &euid) != 7)
+               euid) != 7)
         return -1;
     c->prm = prm, c->eff = eff, c->inh = inh;
     *amb = a, *bnd = b;
@@ -526,6 +534,48 @@ static int privileged_ops(void) {
     return 0;
 }
 
+/* A set-user-ID program runs with its owner as effective (and saved) uid;
+ * root running a program set-user-ID to another user loses its effective
+ * set (and ambient set) but keeps a permitted one; no_new_privs ignores
+ * the bit. */
+static int setuid_exec(void) {
+    char path[] = "/tmp/caps-suid-XXXXXX";
+    int out = mkstemp(path);
+    EXPECT(out >= 0);
+    int in = open(self_path, O_RDONLY);
+    EXPECT(in >= 0);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        EXPECT(write(out, buf, (size_t)n) == n);
+    close(in);
+    int ok = fchown(out, 1000, 1000) == 0 && fchmod(out, 04755) == 0;
+    close(out);
+    struct caps c;
+    uint64_t amb, bnd;
+    int nnp, euid;
+    int as_root = ok && exec_helper_at(path, &c, &amb, &bnd, &nnp, &euid) == 0;
+    int root_ok = as_root && euid == 1000 && c.eff == 0 && c.prm == bnd && amb == 0;
+    /* As another user, in a child (root removes the file afterwards). */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setresuid(2000, 2000, 2000) != 0 || exec_helper_at(path, &c, &amb, &bnd, &nnp, &euid) != 0)
+            _exit(1);
+        if (euid != 1000 || c.eff != 0 || c.prm != 0)
+            _exit(2);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || exec_helper_at(path, &c, &amb, &bnd, &nnp, &euid) != 0)
+            _exit(3);
+        _exit(euid == 2000 && nnp == 1 ? 0 : 4);
+    }
+    int st = -1;
+    if (pid > 0)
+        waitpid(pid, &st, 0);
+    unlink(path);
+    EXPECT(ok && as_root && root_ok);
+    EXPECT(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return 0;
+}
+
 static const char *case_capget_matches_status(void) { return in_child(capget_matches_status); }
 static const char *case_capget_versions(void) { return in_child(capget_versions); }
 static const char *case_capset_effective(void) { return in_child(capset_effective); }
@@ -538,6 +588,7 @@ static const char *case_keepcaps(void) { return in_child(keepcaps); }
 static const char *case_securebits(void) { return in_child(securebits); }
 static const char *case_no_new_privs(void) { return in_child(no_new_privs); }
 static const char *case_privileged_ops(void) { return in_child(privileged_ops); }
+static const char *case_setuid_exec(void) { return in_child(setuid_exec); }
 
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "--helper-caps") == 0)
@@ -562,5 +613,6 @@ int main(int argc, char **argv) {
     RUN(securebits);
     RUN(no_new_privs);
     RUN(privileged_ops);
+    RUN(setuid_exec);
     return 0;
 }
