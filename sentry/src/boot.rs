@@ -50,6 +50,16 @@ pub struct BootConfig {
     /// Paths made read-only after the mounts (OCI `linux.readonlyPaths`).
     #[serde(default)]
     pub readonly_paths: Vec<String>,
+    /// The init's capability sets before it executes its program (OCI
+    /// `process.capabilities`); execve then transforms them as Linux
+    /// does. Absent: what `uid` holds by default (uid 0 every capability,
+    /// others none; the bounding set full).
+    #[serde(default)]
+    pub capabilities: Option<crate::kernel::caps::CapSets>,
+    /// The init starts with `PR_SET_NO_NEW_PRIVS` (OCI
+    /// `process.noNewPrivileges`).
+    #[serde(default)]
+    pub no_new_privileges: bool,
 }
 
 /// One mount of the container's mount tree.

@@ -137,6 +137,8 @@ mod tests {
             }],
             masked_paths: vec!["/proc/kcore".into()],
             readonly_paths: vec!["/proc/sys".into()],
+            capabilities: Some(sentry::kernel::caps::CapSets::default_for(5)),
+            no_new_privileges: true,
         };
         let json = serde_json::to_vec(&config).unwrap();
         let back = read_config(json.as_slice()).unwrap();
@@ -146,6 +148,8 @@ mod tests {
         assert!(!back.overlay);
         assert!(back.root_readonly);
         assert_eq!(back.mounts, config.mounts);
+        assert_eq!(back.capabilities, config.capabilities);
+        assert!(back.no_new_privileges);
         // A configuration without the field gets the default: the overlay.
         let old: BootConfig = serde_json::from_str(
             r#"{"argv":["/bin/true"],"env":[],"cwd":"/","hostname":"h","uid":0,"gid":0,
@@ -153,6 +157,7 @@ mod tests {
         )
         .unwrap();
         assert!(old.overlay);
+        assert!(old.capabilities.is_none() && !old.no_new_privileges);
     }
 
     #[test]

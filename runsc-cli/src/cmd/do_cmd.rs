@@ -259,6 +259,8 @@ fn boot_config(args: &DoArgs, rootfs: &Path, strace: bool) -> Result<BootConfig,
         mounts: Vec::new(),
         masked_paths: Vec::new(),
         readonly_paths: Vec::new(),
+        capabilities: None,
+        no_new_privileges: false,
     })
 }
 

@@ -61,10 +61,11 @@ pub struct ExecArgs {
     /// Write the host pid of the attached runsc process to this file.
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
-    /// Capabilities to add (accepted; capabilities are modelled in the sentry).
+    /// A capability to add to the container's (repeatable; modelled in
+    /// the sentry, like every capability of the sandbox).
     #[arg(short = 'c', long, value_name = "CAP")]
     pub cap: Vec<String>,
-    /// Accepted (the sandbox's processes cannot gain privileges on the host).
+    /// Start the process with no_new_privs set.
     #[arg(long)]
     pub no_new_privs: bool,
     /// The container id.
@@ -189,6 +190,22 @@ fn build_request(args: &ExecArgs, bundle: &Path) -> Result<(ExecRequest, bool), 
     additional_gids.extend(&args.additional_gids);
     argv[0] = spec::resolve_program(&argv[0], &env, &prepared.rootfs, &prepared.config.mounts);
     let terminal = args.tty || (args.process.is_some() && process.terminal().unwrap_or(false));
+    // Capabilities: the --process file's, else the container's; --cap adds.
+    let cap_err = |e: sentry::kernel::caps::UnknownCap| OciError::Usage(e.to_string());
+    let mut capabilities = match process.capabilities() {
+        Some(c) if args.process.is_some() => oci::caps::from_spec(Some(c)).map_err(cap_err)?,
+        _ => prepared.config.capabilities,
+    };
+    if !args.cap.is_empty() {
+        let base = capabilities.unwrap_or_else(|| sentry::kernel::caps::CapSets::default_for(uid));
+        capabilities = Some(oci::caps::add_exec_caps(base, &args.cap).map_err(cap_err)?);
+    }
+    let no_new_privileges = args.no_new_privs
+        || if args.process.is_some() {
+            process.no_new_privileges().unwrap_or(false)
+        } else {
+            prepared.config.no_new_privileges
+        };
     let req = ExecRequest {
         argv,
         env,
@@ -200,6 +217,8 @@ fn build_request(args: &ExecArgs, bundle: &Path) -> Result<(ExecRequest, bool), 
         gid,
         additional_gids,
         umask: user.umask().unwrap_or(0o022),
+        capabilities,
+        no_new_privileges,
     };
     Ok((req, terminal))
 }

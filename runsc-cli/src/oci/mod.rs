@@ -2,6 +2,7 @@
 //! directory and the client end of the sentry's control socket. The
 //! commands themselves live in `cmd/` (create, start, state, ...).
 
+pub mod caps;
 pub mod cgroup;
 pub mod console;
 pub mod control;

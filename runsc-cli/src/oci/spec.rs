@@ -69,6 +69,8 @@ pub fn prepare(spec: &Spec, bundle: &Path, host_hostname: &str) -> Result<Prepar
         }
         rlimits.push((rlimit_number(r.typ()), r.soft(), r.hard()));
     }
+    let capabilities = super::caps::from_spec(process.capabilities().as_ref())
+        .map_err(|e| cfg_err(format!("process.capabilities: {e}")))?;
 
     let root = spec.root().as_ref().ok_or_else(|| cfg_err("root is missing".into()))?;
     let root_path = bundle.join(root.path());
@@ -126,6 +128,8 @@ pub fn prepare(spec: &Spec, bundle: &Path, host_hostname: &str) -> Result<Prepar
             .as_ref()
             .and_then(|l| l.readonly_paths().clone())
             .unwrap_or_default(),
+        capabilities,
+        no_new_privileges: process.no_new_privileges().unwrap_or(false),
     };
     Ok(Prepared {
         config,
@@ -270,7 +274,9 @@ mod tests {
             "args": ["sh", "-c", "echo hi"],
             "env": ["PATH=/usr/bin:/bin", "TERM=xterm"],
             "cwd": "/tmp",
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}]
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}],
+            "capabilities": {"bounding": ["CAP_KILL", "CAP_CHOWN"], "permitted": ["CAP_KILL"], "effective": ["CAP_KILL"]},
+            "noNewPrivileges": true
         },
         "root": {"path": "rootfs", "readonly": true},
         "hostname": "box",
@@ -297,6 +303,9 @@ mod tests {
         assert_eq!((c.uid, c.gid, c.umask), (1000, 100, 0o77));
         assert_eq!(c.additional_gids, [5, 6]);
         assert_eq!(c.rlimits, [(7, 512, 1024)]);
+        let caps = c.capabilities.unwrap();
+        assert_eq!((caps.bounding.0, caps.permitted.0, caps.inheritable.0), (0x21, 0x20, 0));
+        assert!(c.no_new_privileges);
         assert!(c.root_readonly && !p.terminal);
         assert_eq!(p.rootfs, std::fs::canonicalize(dir.join("rootfs")).unwrap());
         let kinds: Vec<_> = c
@@ -353,6 +362,12 @@ mod tests {
                 "rlimits": [{"type": "RLIMIT_BOGUS", "hard": 1, "soft": 1}]}, "root": {"path": "rootfs"}}"#,
         );
         assert!(e.contains("malformed: unknown variant `RLIMIT_BOGUS`"), "{e}");
+        let e = prepare_err(
+            "badcap",
+            r#"{"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["x"],
+                "capabilities": {"bounding": ["CAP_FLY"]}}, "root": {"path": "rootfs"}}"#,
+        );
+        assert!(e.contains("malformed: no variant for CAP_FLY"), "{e}");
         let e = prepare_err(
             "nobindsrc",
             r#"{"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["x"]},

@@ -122,7 +122,11 @@ fn start(kernel: &Arc<Kernel>, req: ExecRequest, fds: Vec<OwnedFd>) -> Result<(i
         t.groups.insert(pid, tg.clone());
         (pid, tg, shared)
     };
-    let creds = Credentials::new(req.uid, req.gid, req.additional_gids.clone());
+    let mut creds = Credentials::new(req.uid, req.gid, req.additional_gids.clone());
+    if let Some(caps) = req.capabilities {
+        creds.caps = caps.normalized();
+    }
+    let no_new_privs = req.no_new_privileges;
     let argv: Vec<Vec<u8>> = req.argv.iter().map(|s| s.as_bytes().to_vec()).collect();
     let envp: Vec<Vec<u8>> = req.env.iter().map(|s| s.as_bytes().to_vec()).collect();
     let (tx, rx) = std::sync::mpsc::channel::<Result<(), Errno>>();
@@ -156,7 +160,7 @@ fn start(kernel: &Arc<Kernel>, req: ExecRequest, fds: Vec<OwnedFd>) -> Result<(i
             comm: Vec::new(),
             exit_status: None,
             start_time: std::time::Instant::now(),
-            no_new_privs: false,
+            no_new_privs,
             restart: None,
             saved_mask: None,
         };

@@ -78,6 +78,13 @@ pub struct ExecRequest {
     pub additional_gids: Vec<u32>,
     /// Umask of the new process.
     pub umask: u32,
+    /// Capability sets before the program is executed (absent: the
+    /// default of `uid`, see `BootConfig::capabilities`).
+    #[serde(default)]
+    pub capabilities: Option<crate::kernel::caps::CapSets>,
+    /// Start with `PR_SET_NO_NEW_PRIVS`.
+    #[serde(default)]
+    pub no_new_privileges: bool,
 }
 
 /// The container's status as the sentry sees it (OCI `status`).

@@ -282,7 +282,7 @@ impl Inode for PtmxNode {
     fn open(&self, _flags: i32) -> Result<Box<dyn FileOps>, Errno> {
         let table = self.table.upgrade().ok_or(Errno::ENODEV)?;
         let uid = crate::kernel::current_task()
-            .map(|t| t.proc.snapshot().creds.euid)
+            .map(|t| t.proc.snapshot().creds.fsuid)
             .unwrap_or(0);
         let pty = table.new_pty(uid)?;
         Ok(Box::new(MasterFile::new(pty, self.stat)))

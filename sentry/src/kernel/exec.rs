@@ -20,10 +20,12 @@ pub fn do_execve(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
     let mut old_thread = std::mem::replace(&mut task.thread, new_thread);
     let old_mm = std::mem::replace(&mut task.mm, new_mm);
     let old_comm = task.comm.clone();
+    let old_creds = task.creds.clone();
     if let Err(e) = loader::exec::load_program(task, path, argv, envp) {
         let mut failed = std::mem::replace(&mut task.thread, old_thread);
         task.mm = old_mm;
         task.comm = old_comm;
+        task.creds = old_creds;
         failed.kill_process();
         return Err(e);
     }

@@ -5,6 +5,7 @@
 //! `TaskShared::pending`. Handler tables are locked alone. No lock is held
 //! across a platform call or a sleep.
 
+pub mod caps;
 pub mod console;
 pub mod creds;
 pub mod exec;

@@ -167,7 +167,11 @@ fn boot_and_run(
     }
     let argv: Vec<Vec<u8>> = config.argv.iter().map(|s| s.as_bytes().to_vec()).collect();
     let envp: Vec<Vec<u8>> = config.env.iter().map(|s| s.as_bytes().to_vec()).collect();
-    let creds = Credentials::new(config.uid, config.gid, config.additional_gids.clone());
+    let mut creds = Credentials::new(config.uid, config.gid, config.additional_gids.clone());
+    if let Some(caps) = config.capabilities {
+        creds.caps = caps.normalized();
+    }
+    let no_new_privs = config.no_new_privileges;
 
     // The init runs on its own sentry thread, which must trace its stub.
     let (started_tx, started_rx) = std::sync::mpsc::channel();
@@ -202,7 +206,7 @@ fn boot_and_run(
                 comm: Vec::new(),
                 exit_status: None,
                 start_time: std::time::Instant::now(),
-                no_new_privs: false,
+                no_new_privs,
                 restart: None,
                 saved_mask: None,
             };

@@ -3,6 +3,7 @@
 //! the registers the program starts with.
 
 use super::{elf, script, stack};
+use crate::kernel::caps::{self, SetId};
 use crate::kernel::Task;
 use crate::mm::ops::{MmapFile, MmapRequest};
 use crate::mm::vma::{Vma, VmaKind};
@@ -135,6 +136,18 @@ fn resolve(task: &Task, path: &[u8], mut argv: Vec<Vec<u8>>) -> Result<Resolved,
 /// to start it. `argv[0]` is passed as given; `path` is `AT_EXECFN`.
 pub fn load_program(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
     let Resolved { file, image, argv } = resolve(task, path, argv)?;
+    // The new credentials (set-ID bits, capabilities); the caller puts the
+    // old ones back if the exec fails.
+    let setid = match file.location() {
+        Some(loc) => {
+            let st = loc.inode().stat()?;
+            let nosuid = loc.mount.flags() & crate::vfs::mount::flags::NOSUID != 0;
+            SetId::from_mode(st.st_mode, st.st_uid, st.st_gid, nosuid)
+        }
+        None => SetId::default(),
+    };
+    let (creds, secure) = caps::exec_transform(&task.creds, setid, task.no_new_privs);
+    task.creds = creds;
     // AT_EXECFN and the task name are the path given to execve, even for a
     // `#!` script whose interpreter is what actually gets mapped.
     let loaded_path = path.to_vec();
@@ -210,7 +223,7 @@ pub fn load_program(task: &mut Task, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<
         (libc::AT_EUID, creds.euid as u64),
         (libc::AT_GID, creds.rgid as u64),
         (libc::AT_EGID, creds.egid as u64),
-        (libc::AT_SECURE, 0),
+        (libc::AT_SECURE, secure as u64),
         (libc::AT_HWCAP2, hwcap2),
     ];
     if task.thread.layout.vdso_base == 0 {

@@ -1,17 +1,15 @@
-//! Credentials: the setuid/setgid family, supplementary groups and
-//! capabilities, modelled in the sentry (the sandbox's root is root only
-//! inside; no host credential ever changes).
+//! Credentials: the setuid/setgid family and supplementary groups,
+//! modelled in the sentry (the sandbox's root is root only inside; no host
+//! credential ever changes). Capabilities follow uid changes
+//! (`caps::fix_setuid`); capget/capset live in `caps.rs`.
 
 use super::{SysResult, SyscallArgs};
-use crate::kernel::Task;
+use crate::kernel::caps::{self, CAP_SETGID, CAP_SETUID};
+use crate::kernel::{Credentials, Task};
 use syscalls::Errno;
 
 /// Most supplementary groups (`NGROUPS_MAX`).
 const NGROUPS_MAX: usize = 65536;
-/// `_LINUX_CAPABILITY_VERSION_1`, `_2`, `_3`.
-const CAP_VERSIONS: [u32; 3] = [0x1998_0330, 0x2007_1026, 0x2008_0522];
-/// Bits of the capabilities Linux defines (CAP_LAST_CAP = 40).
-const ALL_CAPS: u64 = (1 << 41) - 1;
 
 /// An id argument: -1 (as u32::MAX) means "leave unchanged".
 fn id(v: u32) -> Option<u32> {
@@ -33,15 +31,25 @@ fn check_res(privileged: bool, current: [u32; 3], new: [Option<u32>; 3]) -> Resu
     Ok(out)
 }
 
+/// Installs `new` (uids changed from the task's) after the capability
+/// fixups of a uid change; the filesystem uid follows the effective one.
+fn commit_uids(task: &mut Task, mut new: Credentials) {
+    new.fsuid = new.euid;
+    caps::fix_setuid(&task.creds, &mut new);
+    task.creds = new;
+}
+
 /// `setresuid(ruid, euid, suid)`.
 pub fn sys_setresuid(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let c = &task.creds;
     let [r, e, s] = check_res(
-        c.is_root(),
+        c.has_cap(CAP_SETUID),
         [c.ruid, c.euid, c.suid],
         [id(args.u32(0)), id(args.u32(1)), id(args.u32(2))],
     )?;
-    (task.creds.ruid, task.creds.euid, task.creds.suid) = (r, e, s);
+    let mut new = task.creds.clone();
+    (new.ruid, new.euid, new.suid) = (r, e, s);
+    commit_uids(task, new);
     Ok(0)
 }
 
@@ -49,11 +57,12 @@ pub fn sys_setresuid(task: &mut Task, args: &SyscallArgs) -> SysResult {
 pub fn sys_setresgid(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let c = &task.creds;
     let [r, e, s] = check_res(
-        c.is_root(),
+        c.has_cap(CAP_SETGID),
         [c.rgid, c.egid, c.sgid],
         [id(args.u32(0)), id(args.u32(1)), id(args.u32(2))],
     )?;
-    (task.creds.rgid, task.creds.egid, task.creds.sgid) = (r, e, s);
+    let c = &mut task.creds;
+    (c.rgid, c.egid, c.sgid, c.fsgid) = (r, e, s, e);
     Ok(0)
 }
 
@@ -81,33 +90,47 @@ fn check_re(
 /// `setreuid(ruid, euid)`.
 pub fn sys_setreuid(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let c = &task.creds;
-    let (r, e, s) = check_re(c.is_root(), (c.ruid, c.euid, c.suid), id(args.u32(0)), id(args.u32(1)))?;
-    (task.creds.ruid, task.creds.euid, task.creds.suid) = (r, e, s);
+    let (r, e, s) = check_re(
+        c.has_cap(CAP_SETUID),
+        (c.ruid, c.euid, c.suid),
+        id(args.u32(0)),
+        id(args.u32(1)),
+    )?;
+    let mut new = task.creds.clone();
+    (new.ruid, new.euid, new.suid) = (r, e, s);
+    commit_uids(task, new);
     Ok(0)
 }
 
 /// `setregid(rgid, egid)`.
 pub fn sys_setregid(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let c = &task.creds;
-    let (r, e, s) = check_re(c.is_root(), (c.rgid, c.egid, c.sgid), id(args.u32(0)), id(args.u32(1)))?;
-    (task.creds.rgid, task.creds.egid, task.creds.sgid) = (r, e, s);
+    let (r, e, s) = check_re(
+        c.has_cap(CAP_SETGID),
+        (c.rgid, c.egid, c.sgid),
+        id(args.u32(0)),
+        id(args.u32(1)),
+    )?;
+    let c = &mut task.creds;
+    (c.rgid, c.egid, c.sgid, c.fsgid) = (r, e, s, e);
     Ok(0)
 }
 
-/// `setuid(uid)`: all three ids when privileged, else the effective id only.
+/// `setuid(uid)`: all three ids with CAP_SETUID, else the effective id only.
 pub fn sys_setuid(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let u = args.u32(0);
     if u == u32::MAX {
         return Err(Errno::EINVAL);
     }
-    let c = &mut task.creds;
-    if c.is_root() {
-        (c.ruid, c.euid, c.suid) = (u, u, u);
-    } else if u == c.ruid || u == c.suid {
-        c.euid = u;
+    let mut new = task.creds.clone();
+    if new.has_cap(CAP_SETUID) {
+        (new.ruid, new.euid, new.suid) = (u, u, u);
+    } else if u == new.ruid || u == new.suid {
+        new.euid = u;
     } else {
         return Err(Errno::EPERM);
     }
+    commit_uids(task, new);
     Ok(0)
 }
 
@@ -117,48 +140,53 @@ pub fn sys_setgid(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if g == u32::MAX {
         return Err(Errno::EINVAL);
     }
-    let root = task.creds.is_root();
+    let privileged = task.creds.has_cap(CAP_SETGID);
     let c = &mut task.creds;
-    if root {
+    if privileged {
         (c.rgid, c.egid, c.sgid) = (g, g, g);
     } else if g == c.rgid || g == c.sgid {
         c.egid = g;
     } else {
         return Err(Errno::EPERM);
     }
+    c.fsgid = g;
     Ok(0)
 }
 
-/// `setfsuid(uid)`: returns the previous fsuid (the effective uid here).
+/// `setfsuid(uid)`: returns the previous filesystem uid; leaving or
+/// returning to fsuid 0 moves the filesystem capabilities.
 pub fn sys_setfsuid(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    let old = task.creds.euid;
+    let c = &task.creds;
+    let old = c.fsuid;
     let u = args.u32(0);
-    let c = &mut task.creds;
-    if u != u32::MAX && (c.is_root() || [c.ruid, c.euid, c.suid].contains(&u)) {
-        c.euid = u;
+    let allowed = [c.ruid, c.euid, c.suid, c.fsuid].contains(&u) || c.has_cap(CAP_SETUID);
+    if u != u32::MAX && allowed && u != old {
+        let mut new = task.creds.clone();
+        new.fsuid = u;
+        caps::fix_setfsuid(&task.creds, &mut new);
+        task.creds = new;
     }
     Ok(old as u64)
 }
 
-/// `setfsgid(gid)`.
+/// `setfsgid(gid)`: returns the previous filesystem gid.
 pub fn sys_setfsgid(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    let old = task.creds.egid;
+    let c = &task.creds;
+    let old = c.fsgid;
     let g = args.u32(0);
-    let root = task.creds.is_root();
-    let c = &mut task.creds;
-    if g != u32::MAX && (root || [c.rgid, c.egid, c.sgid].contains(&g)) {
-        c.egid = g;
+    if g != u32::MAX && ([c.rgid, c.egid, c.sgid, c.fsgid].contains(&g) || c.has_cap(CAP_SETGID)) {
+        task.creds.fsgid = g;
     }
     Ok(old as u64)
 }
 
-/// `setgroups(size, list)`: root only.
+/// `setgroups(size, list)`: needs CAP_SETGID.
 pub fn sys_setgroups(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let size = args.usize(0);
     if size > NGROUPS_MAX {
         return Err(Errno::EINVAL);
     }
-    if !task.creds.is_root() {
+    if !task.creds.has_cap(CAP_SETGID) {
         return Err(Errno::EPERM);
     }
     let raw = task.mm.read_vec(args.u64(1), size * 4)?;
@@ -166,68 +194,6 @@ pub fn sys_setgroups(task: &mut Task, args: &SyscallArgs) -> SysResult {
         .chunks_exact(4)
         .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
-    Ok(0)
-}
-
-fn cap_header(task: &Task, addr: u64) -> Result<(u32, i32), Errno> {
-    let version: u32 = task.mm.read_obj(addr)?;
-    let pid: i32 = task.mm.read_obj(addr + 4)?;
-    if !CAP_VERSIONS.contains(&version) {
-        // The kernel tells the caller which version it speaks.
-        task.mm.write_obj(addr, &CAP_VERSIONS[2])?;
-        return Err(Errno::EINVAL);
-    }
-    Ok((version, pid))
-}
-
-/// `capget(header, data)`: the sandbox's root holds every capability, other
-/// users none (capabilities are not tracked separately yet).
-pub fn sys_capget(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    let (version, pid) = cap_header(task, args.u64(0))?;
-    if pid < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if args.u64(1) == 0 {
-        return Ok(0);
-    }
-    let caps = if task.creds.is_root() { ALL_CAPS } else { 0 };
-    let words = if version == CAP_VERSIONS[0] { 1 } else { 2 };
-    let mut out = Vec::new();
-    for w in 0..words {
-        let part = (caps >> (32 * w)) as u32;
-        for v in [part, part, 0u32] {
-            out.extend_from_slice(&v.to_ne_bytes());
-        }
-    }
-    task.mm.write(args.u64(1), &out)?;
-    Ok(0)
-}
-
-/// `capset(header, data)`: accepted when it asks for no more than the
-/// caller holds; the reduction itself is not tracked yet.
-pub fn sys_capset(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    let (version, pid) = cap_header(task, args.u64(0))?;
-    if pid != 0 && pid != task.tid {
-        return Err(Errno::EPERM);
-    }
-    let words = if version == CAP_VERSIONS[0] { 1 } else { 2 };
-    let raw = task.mm.read_vec(args.u64(1), 12 * words)?;
-    let held = if task.creds.is_root() { ALL_CAPS } else { 0 };
-    for w in 0..words {
-        let word = |i: usize| {
-            u32::from_ne_bytes([
-                raw[w * 12 + i],
-                raw[w * 12 + i + 1],
-                raw[w * 12 + i + 2],
-                raw[w * 12 + i + 3],
-            ])
-        };
-        let (effective, permitted) = (word(0) as u64, word(4) as u64);
-        let mask = (held >> (32 * w)) & 0xffff_ffff;
-        if permitted & !mask != 0 || effective & !permitted != 0 {
-            return Err(Errno::EPERM);
-        }
-    }
     Ok(0)
 }
 

@@ -10,6 +10,7 @@
 use super::stat::{read_path_maybe_empty, target_at, Target};
 use super::{SysResult, SyscallArgs};
 use crate::fs::inotify;
+use crate::kernel::caps;
 use crate::kernel::Task;
 use crate::vfs::file::{Dirent64Writer, DirentWriter};
 use crate::vfs::inode::{is_dir, is_reg, is_symlink};
@@ -270,7 +271,7 @@ pub fn sys_fcntl(task: &mut Task, args: &SyscallArgs) -> SysResult {
         | libc::F_OFD_SETLKW
         | libc::F_OFD_GETLK) => super::lock::fcntl_lock(task, &file, cmd, args.u64(2)),
         cmd @ (libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ) => {
-            crate::fs::pipe::fcntl_pipe_size(&file, cmd, args.u64(2), task.creds.is_root())
+            crate::fs::pipe::fcntl_pipe_size(&file, cmd, args.u64(2), task.creds.has_cap(caps::CAP_SYS_RESOURCE))
         }
         cmd @ (crate::fs::memfd::F_ADD_SEALS | crate::fs::memfd::F_GET_SEALS) => {
             crate::fs::memfd::fcntl_seals(&file, cmd, args.u64(2))
@@ -643,8 +644,12 @@ fn may_delete(task: &Task, dir: &Location, victim: &Location) -> Result<(), Errn
     }
     let dst = dir.inode().stat()?;
     perm::check(&task.creds, &dst, MAY_WRITE | MAY_EXEC)?;
-    let euid = task.creds.euid;
-    if dst.st_mode & libc::S_ISVTX != 0 && euid != 0 && euid != dst.st_uid && euid != victim.inode().stat()?.st_uid {
+    let fsuid = task.creds.fsuid;
+    if dst.st_mode & libc::S_ISVTX != 0
+        && !task.creds.has_cap(caps::CAP_FOWNER)
+        && fsuid != dst.st_uid
+        && fsuid != victim.inode().stat()?.st_uid
+    {
         return Err(Errno::EPERM);
     }
     Ok(())
@@ -836,9 +841,11 @@ fn fd_target(task: &Task, fd: i32) -> Result<Target, Errno> {
 }
 
 /// Applies an attribute change to a resolved target: EROFS on read-only
-/// mounts; chmod and timestamps need ownership (or root), chown needs root
-/// (or the owner giving the file to one of their own groups).
-fn setattr(task: &Task, target: &Target, attr: crate::vfs::inode::SetAttr) -> SysResult {
+/// mounts; chmod and timestamps need ownership (or CAP_FOWNER), chown needs
+/// CAP_CHOWN (or the owner giving the file to one of their own groups).
+/// chmod drops set-group-ID outside the file's group without CAP_FSETID;
+/// chown of a non-directory drops set-user-ID and set-group-ID.
+fn setattr(task: &Task, target: &Target, mut attr: crate::vfs::inode::SetAttr) -> SysResult {
     let Target::Loc(l) = target else {
         return Err(Errno::EPERM);
     };
@@ -847,11 +854,11 @@ fn setattr(task: &Task, target: &Target, attr: crate::vfs::inode::SetAttr) -> Sy
     }
     let inode = l.dentry.inode.clone();
     let st = inode.stat()?;
-    let owner = task.creds.euid == st.st_uid || task.creds.is_root();
+    let owner = task.creds.fsuid == st.st_uid || task.creds.has_cap(caps::CAP_FOWNER);
     if (attr.mode.is_some() || attr.atime.is_some() || attr.mtime.is_some()) && !owner {
         return Err(Errno::EPERM);
     }
-    if !task.creds.is_root() {
+    if !task.creds.has_cap(caps::CAP_CHOWN) {
         if attr.uid.is_some_and(|u| u != st.st_uid) {
             return Err(Errno::EPERM);
         }
@@ -860,6 +867,21 @@ fn setattr(task: &Task, target: &Target, attr: crate::vfs::inode::SetAttr) -> Sy
             .is_some_and(|g| g != st.st_gid && (!owner || !task.creds.in_group(g)))
         {
             return Err(Errno::EPERM);
+        }
+    }
+    let keeps_sgid = task.creds.in_group(st.st_gid) || task.creds.has_cap(caps::CAP_FSETID);
+    if let Some(mode) = attr.mode {
+        if !keeps_sgid {
+            attr.mode = Some(mode & !libc::S_ISGID);
+        }
+    } else if (attr.uid.is_some() || attr.gid.is_some()) && !is_dir(st.st_mode) {
+        let old = st.st_mode & 0o7777;
+        let mut mode = old & !libc::S_ISUID;
+        if old & libc::S_ISGID != 0 && (old & libc::S_IXGRP != 0 || !keeps_sgid) {
+            mode &= !libc::S_ISGID;
+        }
+        if mode != old {
+            attr.mode = Some(mode);
         }
     }
     inode.setattr(&attr)?;

@@ -97,7 +97,7 @@ pub fn sys_uname(task: &mut Task, args: &SyscallArgs) -> SysResult {
 }
 
 fn read_uts_name(task: &Task, args: &SyscallArgs) -> Result<String, Errno> {
-    if !task.creds.is_root() {
+    if !task.creds.has_cap(crate::kernel::caps::CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let len = args.i32(1);

@@ -4,6 +4,7 @@
 //! into `kernel`, `mm` and `vfs` where the semantics live. [`table`] maps
 //! every x86-64 syscall number to its handler and its support status.
 
+pub mod caps;
 pub mod creds;
 pub mod file;
 pub mod fileio;

@@ -7,6 +7,7 @@
 
 use super::{SysResult, SyscallArgs};
 use crate::fs::mounts::new_filesystem;
+use crate::kernel::caps::CAP_SYS_ADMIN;
 use crate::kernel::Task;
 use crate::vfs::dentry::Dentry;
 use crate::vfs::inode::is_dir;
@@ -89,7 +90,7 @@ pub fn sys_mount(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let target_path = task.mm.read_path(args.u64(1))?;
     let target = vfs::lookup_at(task, libc::AT_FDCWD, &target_path, true)?;
     // Linux looks the target up first: EACCES/ENOENT before EPERM.
-    if !task.creds.is_root() {
+    if !task.creds.has_cap(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let is_mount_root = Arc::ptr_eq(&target.dentry, &target.mount.root);
@@ -152,7 +153,7 @@ fn do_umount(task: &Task, path_addr: u64, f: i32) -> SysResult {
     if f & MNT_EXPIRE != 0 && f & (MNT_FORCE | MNT_DETACH) != 0 {
         return Err(Errno::EINVAL);
     }
-    if !task.creds.is_root() {
+    if !task.creds.has_cap(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let path = task.mm.read_path(path_addr)?;
@@ -192,7 +193,7 @@ pub fn sys_unshare(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if f & CLONE_OTHER_NS != 0 {
         return Err(Errno::EPERM);
     }
-    if f & CLONE_NEWNS != 0 && !task.creds.is_root() {
+    if f & CLONE_NEWNS != 0 && !task.creds.has_cap(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     if f & CLONE_FILES != 0 && Arc::strong_count(&task.fds) > 1 {

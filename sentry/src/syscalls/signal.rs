@@ -139,6 +139,32 @@ pub fn sys_sigaltstack(task: &mut Task, args: &SyscallArgs) -> SysResult {
     Ok(0)
 }
 
+/// Whether `task` may send `sig` to the process `tgid` (Linux's
+/// `check_kill_permission`): its own process, a process whose real or
+/// saved uid is the sender's real or effective uid, SIGCONT within the
+/// session, or CAP_KILL.
+fn may_signal(task: &Task, tgid: i32, sig: i32) -> bool {
+    if tgid == task.tgid || task.creds.has_cap(crate::kernel::caps::CAP_KILL) {
+        return true;
+    }
+    let target = task
+        .kernel
+        .task(tgid)
+        .map(|t| t.proc.snapshot().creds)
+        .or_else(|| crate::fs::proc::view::leader_leftover(tgid).map(|(_, c)| c));
+    let Some(t) = target else {
+        return true;
+    };
+    let c = &task.creds;
+    if [c.euid, c.ruid].iter().any(|u| *u == t.suid || *u == t.ruid) {
+        return true;
+    }
+    sig == libc::SIGCONT && {
+        let sid = |g: i32| task.kernel.group(g).and_then(|g| g.state.lock().ok().map(|s| s.sid));
+        sid(tgid).is_some() && sid(tgid) == sid(task.tgid)
+    }
+}
+
 /// The init of the sandbox ignores signals from inside it that it has no
 /// handler for, SIGKILL and SIGSTOP included (Linux's SIGNAL_UNKILLABLE).
 fn init_ignores(tgid: i32, task: &Task, sig: i32) -> bool {
@@ -202,6 +228,11 @@ pub fn sys_kill(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if targets.is_empty() {
         return Err(Errno::ESRCH);
     }
+    let total = targets.len();
+    let targets: Vec<_> = targets.into_iter().filter(|g| may_signal(task, g.tgid, sig)).collect();
+    if targets.is_empty() || (pid > 0 && targets.len() < total) {
+        return Err(Errno::EPERM);
+    }
     if sig == 0 {
         return Ok(0);
     }
@@ -224,6 +255,9 @@ fn thread_kill(task: &mut Task, tgid: Option<i32>, tid: i32, sig: i32) -> SysRes
     let target = task.kernel.task(tid).ok_or(Errno::ESRCH)?;
     if tgid.is_some_and(|t| t != target.tg.tgid) {
         return Err(Errno::ESRCH);
+    }
+    if !may_signal(task, target.tg.tgid, sig) {
+        return Err(Errno::EPERM);
     }
     if sig == 0 || init_ignores(target.tg.tgid, task, sig) {
         return Ok(0);

@@ -9,6 +9,7 @@
 //! sender's credentials.
 
 use super::{SysResult, SyscallArgs};
+use crate::kernel::caps;
 use crate::kernel::Task;
 use crate::mm::io::IoVec;
 use crate::net::unix::{
@@ -184,13 +185,13 @@ fn scatter(task: &Task, iovs: &[IoVec], mut data: &[u8]) -> Result<(), Errno> {
 }
 
 /// Checks explicit credentials like Linux's `scm_check_creds`: a task may
-/// claim its own pid and any of its uids/gids; root may claim anything.
+/// claim its own pid and any of its uids/gids; CAP_SYS_ADMIN, CAP_SETUID
+/// and CAP_SETGID lift each rule.
 fn check_creds(task: &Task, c: &Ucred) -> Result<(), Errno> {
     let cr = &task.creds;
-    let root = cr.is_root();
-    let pid_ok = c.pid == task.tgid || root;
-    let uid_ok = [cr.ruid, cr.euid, cr.suid].contains(&c.uid) || root;
-    let gid_ok = [cr.rgid, cr.egid, cr.sgid].contains(&c.gid) || root;
+    let pid_ok = c.pid == task.tgid || cr.has_cap(caps::CAP_SYS_ADMIN);
+    let uid_ok = [cr.ruid, cr.euid, cr.suid].contains(&c.uid) || cr.has_cap(caps::CAP_SETUID);
+    let gid_ok = [cr.rgid, cr.egid, cr.sgid].contains(&c.gid) || cr.has_cap(caps::CAP_SETGID);
     if !(pid_ok && uid_ok && gid_ok) {
         return Err(Errno::EPERM);
     }

@@ -3,8 +3,8 @@
 //! and the README's coverage figures.
 
 use super::{
-    creds, file, fileio, futex, identity, inotify, lock, mmap, mount, pipe, poll, process, rw, signal, socket, thread,
-    time, timer, xattr, Handler,
+    caps, creds, file, fileio, futex, identity, inotify, lock, mmap, mount, pipe, poll, process, rw, signal, socket,
+    thread, time, timer, xattr, Handler,
 };
 use syscalls::Errno;
 
@@ -263,7 +263,7 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_getrusage => partial(thread::sys_getrusage, "times only"),
         SYS_prctl => partial(
             thread::sys_prctl,
-            "PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_DUMPABLE",
+            "PR_SET_NAME, PR_GET_NAME, PR_SET/GET_NO_NEW_PRIVS, PR_GET_DUMPABLE, PR_CAPBSET_READ/DROP, PR_CAP_AMBIENT, PR_SET/GET_KEEPCAPS, PR_SET/GET_SECUREBITS",
         ),
         // Signals (signal.rs).
         SYS_rt_sigaction => full(signal::sys_rt_sigaction),
@@ -314,8 +314,8 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_setfsuid => partial(creds::sys_setfsuid, "the fs ids follow the effective ids"),
         SYS_setfsgid => partial(creds::sys_setfsgid, "the fs ids follow the effective ids"),
         SYS_setgroups => full(creds::sys_setgroups),
-        SYS_capget => partial(creds::sys_capget, "root holds every capability, other users none"),
-        SYS_capset => partial(creds::sys_capset, "accepted within the held set; reductions are not tracked"),
+        SYS_capget => full(caps::sys_capget),
+        SYS_capset => full(caps::sys_capset),
         // Processes (process.rs).
         SYS_clone => partial(process::sys_clone, "no namespaces (CLONE_NEW*) or pidfds"),
         SYS_fork => full(process::sys_fork),

@@ -161,7 +161,7 @@ fn prlimit(task: &mut Task, resource: u32, new: Option<Rlimit>) -> Result<Limit,
         if new.rlim_cur > new.rlim_max {
             return Err(Errno::EINVAL);
         }
-        if new.rlim_max > old.max && !task.creds.is_root() {
+        if new.rlim_max > old.max && !task.creds.has_cap(crate::kernel::caps::CAP_SYS_RESOURCE) {
             return Err(Errno::EPERM);
         }
         if resource == libc::RLIMIT_NOFILE && new.rlim_max > NR_OPEN {
@@ -263,14 +263,8 @@ pub fn sys_prctl(task: &mut Task, args: &SyscallArgs) -> SysResult {
             task.mm.write(args.u64(1), &buf)?;
             Ok(0)
         }
-        libc::PR_SET_NO_NEW_PRIVS => {
-            if args.u64(1) != 1 || args.u64(2) != 0 || args.u64(3) != 0 || args.u64(4) != 0 {
-                return Err(Errno::EINVAL);
-            }
-            task.no_new_privs = true;
-            Ok(0)
-        }
-        libc::PR_GET_NO_NEW_PRIVS => Ok(task.no_new_privs as u64),
+        // Capabilities, securebits and no_new_privs (caps.rs).
+        o if super::caps::PRCTL_OPTIONS.contains(&o) => super::caps::prctl(task, args),
         libc::PR_GET_DUMPABLE => Ok(1),
         libc::PR_SET_DUMPABLE => match args.u64(1) {
             0 | 1 => Ok(0),

@@ -10,6 +10,7 @@
 
 use super::stat::{read_path_maybe_empty, target_at, Target};
 use super::{SysResult, SyscallArgs};
+use crate::kernel::caps::{CAP_FOWNER, CAP_SYS_ADMIN};
 use crate::kernel::Task;
 use crate::vfs::perm::{self, MAY_READ, MAY_WRITE};
 use crate::vfs::Inode;
@@ -83,11 +84,12 @@ fn space(name: &[u8]) -> Result<Space, Errno> {
 fn check_access(task: &Task, inode: &Arc<dyn Inode>, name: &[u8], write: bool) -> Result<(), Errno> {
     let sp = space(name)?;
     let st = inode.stat()?;
-    let root = task.creds.is_root();
+    let admin = task.creds.has_cap(CAP_SYS_ADMIN);
+    let owner = task.creds.fsuid == st.st_uid || task.creds.has_cap(CAP_FOWNER);
     match sp {
-        Space::Trusted if !root => Err(if write { Errno::EPERM } else { Errno::ENODATA }),
-        Space::Security if write && !root => Err(Errno::EPERM),
-        Space::System if write && !root && task.creds.euid != st.st_uid => Err(Errno::EPERM),
+        Space::Trusted if !admin => Err(if write { Errno::EPERM } else { Errno::ENODATA }),
+        Space::Security if write && !admin => Err(Errno::EPERM),
+        Space::System if write && !owner => Err(Errno::EPERM),
         Space::User => {
             let fmt = st.st_mode & libc::S_IFMT;
             if fmt != libc::S_IFREG && fmt != libc::S_IFDIR {
@@ -133,7 +135,7 @@ fn list(task: &Task, node: Node, args: &SyscallArgs) -> SysResult {
     // Names a caller may not see are left out, as Linux does for trusted.*.
     let mut out = Vec::with_capacity(raw.len());
     for name in raw.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        if name.starts_with(b"trusted.") && !task.creds.is_root() {
+        if name.starts_with(b"trusted.") && !task.creds.has_cap(CAP_SYS_ADMIN) {
             continue;
         }
         out.extend_from_slice(name);

@@ -218,7 +218,7 @@ fn common_ioctl(task: &mut Task, pty: &Arc<Pty>, cmd: u32, arg: u64, replica: bo
             Ok(0)
         }
         c if c == lc(libc::TIOCSCTTY) => {
-            let steal = arg == 1 && task.creds.euid == 0;
+            let steal = arg == 1 && task.creds.has_cap(crate::kernel::caps::CAP_SYS_ADMIN);
             pty.acquire_for_current(steal).map(|_| 0)
         }
         c if c == lc(libc::TIOCNOTTY) => {

@@ -38,16 +38,16 @@ pub fn may_create(creds: &Credentials, dir: &Location) -> Result<(), Errno> {
     perm::check(creds, &dir.inode().stat()?, MAY_WRITE | MAY_EXEC)
 }
 
-/// Who owns a node `creds` create in `dir`: the effective uid, and the
-/// directory's group when it is set-group-id, else the effective gid.
+/// Who owns a node `creds` create in `dir`: the filesystem uid, and the
+/// directory's group when it is set-group-id, else the filesystem gid.
 pub fn new_owner(creds: &Credentials, dir: &Location) -> Result<(u32, u32), Errno> {
     let st = dir.inode().stat()?;
     let gid = if st.st_mode & libc::S_ISGID != 0 {
         st.st_gid
     } else {
-        creds.egid
+        creds.fsgid
     };
-    Ok((creds.euid, gid))
+    Ok((creds.fsuid, gid))
 }
 
 /// Resolves and opens `path` from `start` with open(2) `flags` (O_CREAT

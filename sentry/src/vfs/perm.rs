@@ -1,6 +1,7 @@
-//! Permission checks: Unix mode bits against the task's credentials, with
-//! root bypassing read/write and search (as with CAP_DAC_OVERRIDE).
+//! Permission checks: Unix mode bits against the task's credentials, then
+//! the DAC-overriding capabilities.
 
+use crate::kernel::caps::{CapSet, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, SECBIT_NO_SETUID_FIXUP};
 use crate::kernel::Credentials;
 use syscalls::structs::Stat;
 use syscalls::Errno;
@@ -23,18 +24,26 @@ pub enum IdKind {
 }
 
 /// Whether `creds` may access a node with attributes `st` for `mask`
-/// (`MAY_*` bits). Read-only mounts are the caller's concern.
+/// (`MAY_*` bits): the mode bits, then CAP_DAC_OVERRIDE and
+/// CAP_DAC_READ_SEARCH as Linux's `generic_permission`. Read-only mounts
+/// are the caller's concern.
 pub fn permitted(creds: &Credentials, ids: IdKind, st: &Stat, mask: u32) -> bool {
-    let (uid, gid) = match ids {
-        IdKind::Effective => (creds.euid, creds.egid),
-        IdKind::Real => (creds.ruid, creds.rgid),
+    let (uid, gid, caps) = match ids {
+        IdKind::Effective => (creds.fsuid, creds.fsgid, creds.caps.effective),
+        // access(2) checks as the real user, with root's permitted set or
+        // (another real user) no capability at all.
+        IdKind::Real => {
+            let caps = if creds.securebits & SECBIT_NO_SETUID_FIXUP != 0 {
+                creds.caps.effective
+            } else if creds.ruid == 0 {
+                creds.caps.permitted
+            } else {
+                CapSet::EMPTY
+            };
+            (creds.ruid, creds.rgid, caps)
+        }
     };
     let mode = st.st_mode;
-    if uid == 0 {
-        // Root may read and write anything; it may execute a file only when
-        // some execute bit is set, and search any directory.
-        return mask & MAY_EXEC == 0 || super::inode::is_dir(mode) || mode & 0o111 != 0;
-    }
     let bits = if uid == st.st_uid {
         mode >> 6
     } else if gid == st.st_gid || creds.groups.contains(&st.st_gid) {
@@ -42,7 +51,19 @@ pub fn permitted(creds: &Credentials, ids: IdKind, st: &Stat, mask: u32) -> bool
     } else {
         mode
     } & 7;
-    bits & mask == mask
+    if bits & mask == mask {
+        return true;
+    }
+    if super::inode::is_dir(mode) {
+        // Directories: read and search with CAP_DAC_READ_SEARCH, anything
+        // with CAP_DAC_OVERRIDE.
+        return (mask & MAY_WRITE == 0 && caps.has(CAP_DAC_READ_SEARCH)) || caps.has(CAP_DAC_OVERRIDE);
+    }
+    // Files: CAP_DAC_OVERRIDE executes only what some execute bit allows.
+    if (mask & MAY_EXEC == 0 || mode & 0o111 != 0) && caps.has(CAP_DAC_OVERRIDE) {
+        return true;
+    }
+    mask == MAY_READ && caps.has(CAP_DAC_READ_SEARCH)
 }
 
 /// [`permitted`] with effective ids, as an errno.
@@ -108,9 +129,35 @@ mod tests {
     }
 
     #[test]
+    fn capabilities_override_dac() {
+        let mut c = Credentials::new(0, 0, vec![]);
+        let f = st(libc::S_IFREG, 5, 5);
+        let d = st(libc::S_IFDIR, 5, 5);
+        c.caps.effective = CapSet(1 << CAP_DAC_READ_SEARCH);
+        assert!(permitted(&c, IdKind::Effective, &f, MAY_READ));
+        assert!(!permitted(&c, IdKind::Effective, &f, MAY_WRITE));
+        assert!(permitted(&c, IdKind::Effective, &d, MAY_READ | MAY_EXEC));
+        assert!(!permitted(&c, IdKind::Effective, &d, MAY_WRITE));
+        c.caps.effective = CapSet(1 << CAP_DAC_OVERRIDE);
+        assert!(permitted(&c, IdKind::Effective, &f, MAY_READ | MAY_WRITE));
+        assert!(permitted(&c, IdKind::Effective, &d, MAY_WRITE | MAY_EXEC));
+        // Root without either is an ordinary user to the mode bits.
+        c.caps.effective = CapSet::EMPTY;
+        assert!(!permitted(&c, IdKind::Effective, &f, MAY_READ));
+        assert!(permitted(
+            &c,
+            IdKind::Effective,
+            &st(libc::S_IFREG | 0o004, 5, 5),
+            MAY_READ
+        ));
+    }
+
+    #[test]
     fn real_ids_for_access() {
         let mut c = Credentials::new(1000, 1000, vec![]);
         c.euid = 0;
+        c.fsuid = 0;
+        c.caps = crate::kernel::caps::CapSets::default_for(0);
         let f = st(libc::S_IFREG | 0o600, 0, 0);
         assert!(permitted(&c, IdKind::Effective, &f, MAY_READ));
         assert!(!permitted(&c, IdKind::Real, &f, MAY_READ));

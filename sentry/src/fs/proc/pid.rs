@@ -93,7 +93,7 @@ pub(super) fn reader_creds() -> Credentials {
 }
 
 /// Whether the reader may see `target`'s private files (environ, maps,
-/// auxv, fds, exe, cwd): root, or the same user throughout.
+/// auxv, fds, exe, cwd): see [`inspect_allowed`].
 fn may_inspect(target: &Credentials) -> Result<(), Errno> {
     if inspect_allowed(&reader_creds(), target) {
         Ok(())
@@ -102,9 +102,20 @@ fn may_inspect(target: &Credentials) -> Result<(), Errno> {
     }
 }
 
-/// The rule behind [`may_inspect`] (a simplified ptrace access check).
+/// The rule behind [`may_inspect`] (Linux's ptrace access check with
+/// filesystem credentials): CAP_SYS_PTRACE, or the same user and group
+/// throughout and no capability the reader lacks.
 fn inspect_allowed(reader: &Credentials, target: &Credentials) -> bool {
-    reader.euid == 0 || (reader.ruid == target.ruid && reader.ruid == target.euid && reader.ruid == target.suid)
+    if reader.has_cap(crate::kernel::caps::CAP_SYS_PTRACE) {
+        return true;
+    }
+    let same_user = [target.ruid, target.euid, target.suid]
+        .iter()
+        .all(|&u| u == reader.fsuid);
+    let same_group = [target.rgid, target.egid, target.sgid]
+        .iter()
+        .all(|&g| g == reader.fsgid);
+    same_user && same_group && target.caps.permitted.is_subset(reader.caps.permitted)
 }
 
 /// The state letter: Z for a zombie, T when stopped, R when running guest
@@ -315,8 +326,8 @@ fn gen_status(t: Target) -> Result<Vec<u8>, Errno> {
         ppid: parent,
         pgid,
         sid,
-        uids: [c.ruid, c.euid, c.suid, c.euid],
-        gids: [c.rgid, c.egid, c.sgid, c.egid],
+        uids: [c.ruid, c.euid, c.suid, c.fsuid],
+        gids: [c.rgid, c.egid, c.sgid, c.fsgid],
         fd_size: fd_size(fds.as_deref()),
         groups: c.groups.clone(),
         vm_size: mm.vsize,
@@ -331,7 +342,7 @@ fn gen_status(t: Target) -> Result<Vec<u8>, Errno> {
         sig_blk: task.as_ref().map(|s| s.mask.load(Ordering::SeqCst)).unwrap_or(0),
         sig_ign: ign,
         sig_cgt: cgt,
-        caps: if c.is_root() { text::FULL_CAPS } else { 0 },
+        caps: c.caps,
         no_new_privs: view.no_new_privs,
         cpus: super::top::cpu_count(),
     };
@@ -746,6 +757,14 @@ mod tests {
         let mut setuid = alice.clone();
         setuid.suid = 0;
         assert!(!inspect_allowed(&alice, &setuid));
+        // Root without CAP_SYS_PTRACE cannot look at another user, nor a
+        // process of its own uid holding more capabilities.
+        let mut weak_root = root.clone();
+        weak_root.caps.effective = weak_root.caps.effective.without(crate::kernel::caps::CAP_SYS_PTRACE);
+        weak_root.caps.permitted = weak_root.caps.effective;
+        assert!(!inspect_allowed(&weak_root, &bob));
+        assert!(!inspect_allowed(&weak_root, &root));
+        assert!(inspect_allowed(&weak_root, &weak_root));
     }
 
     #[test]

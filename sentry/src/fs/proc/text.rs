@@ -6,8 +6,6 @@ use std::fmt::Write as _;
 
 /// Clock ticks per second in `/proc` times (`USER_HZ`, `AT_CLKTCK`).
 pub const USER_HZ: u64 = 100;
-/// Every capability up to `CAP_LAST_CAP` (40): what root holds inside.
-pub const FULL_CAPS: u64 = (1 << 41) - 1;
 
 /// The fields of `/proc/[pid]/stat` (proc(5) order; the rest are zero).
 #[derive(Clone, Debug, Default)]
@@ -166,8 +164,8 @@ pub struct StatusFields {
     pub sig_ign: u64,
     /// Caught signals.
     pub sig_cgt: u64,
-    /// Permitted and effective capabilities.
-    pub caps: u64,
+    /// The capability sets.
+    pub caps: crate::kernel::caps::CapSets,
     /// `PR_SET_NO_NEW_PRIVS`.
     pub no_new_privs: bool,
     /// CPUs the task may run on.
@@ -251,11 +249,11 @@ pub fn format_status(f: &StatusFields) -> Vec<u8> {
     let _ = writeln!(s, "SigBlk:\t{:016x}", f.sig_blk);
     let _ = writeln!(s, "SigIgn:\t{:016x}", f.sig_ign);
     let _ = writeln!(s, "SigCgt:\t{:016x}", f.sig_cgt);
-    let _ = writeln!(s, "CapInh:\t{:016x}", 0);
-    let _ = writeln!(s, "CapPrm:\t{:016x}", f.caps);
-    let _ = writeln!(s, "CapEff:\t{:016x}", f.caps);
-    let _ = writeln!(s, "CapBnd:\t{:016x}", FULL_CAPS);
-    let _ = writeln!(s, "CapAmb:\t{:016x}", 0);
+    let _ = writeln!(s, "CapInh:\t{:016x}", f.caps.inheritable);
+    let _ = writeln!(s, "CapPrm:\t{:016x}", f.caps.permitted);
+    let _ = writeln!(s, "CapEff:\t{:016x}", f.caps.effective);
+    let _ = writeln!(s, "CapBnd:\t{:016x}", f.caps.bounding);
+    let _ = writeln!(s, "CapAmb:\t{:016x}", f.caps.ambient);
     let _ = writeln!(s, "NoNewPrivs:\t{}", u8::from(f.no_new_privs));
     let _ = writeln!(s, "Seccomp:\t0");
     let _ = writeln!(s, "Seccomp_filters:\t0");
@@ -777,7 +775,7 @@ mod tests {
             groups: vec![4, 24],
             threads: 2,
             sig_blk: 1 << 9,
-            caps: 0,
+            caps: crate::kernel::caps::CapSets::default_for(1000),
             cpus: 2,
             ..StatusFields::default()
         };

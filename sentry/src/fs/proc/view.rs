@@ -82,8 +82,7 @@ impl TaskView {
 }
 
 fn same_creds(a: &Credentials, b: &Credentials) -> bool {
-    (a.ruid, a.euid, a.suid, a.rgid, a.egid, a.sgid) == (b.ruid, b.euid, b.suid, b.rgid, b.egid, b.sgid)
-        && a.groups == b.groups
+    a == b
 }
 
 fn same_fs(a: &FsContext, b: &FsContext) -> bool {
