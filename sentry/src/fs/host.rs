@@ -65,6 +65,15 @@ fn retry(mut f: impl FnMut() -> isize) -> Result<usize, Errno> {
     }
 }
 
+impl HostFile {
+    /// A new file on the same host terminal, if this is one.
+    pub fn reopen_terminal(&self) -> Option<Box<dyn FileOps>> {
+        self.pts_index?;
+        let dup = self.fd.try_clone().ok()?;
+        Some(Box::new(HostFile::new(dup)))
+    }
+}
+
 impl Drop for HostFile {
     fn drop(&mut self) {
         if let Some(index) = self.pts_index {
@@ -188,6 +197,10 @@ impl FileOps for HostFile {
             return 0;
         }
         p.revents as u16 as u32 & (mask | (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) as u32)
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 
     fn name(&self) -> Vec<u8> {

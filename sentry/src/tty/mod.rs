@@ -632,10 +632,15 @@ pub fn open_replica(pty: &Arc<Pty>, flags: i32, stat: Option<Stat>) -> Result<Bo
 }
 
 /// Opens /dev/tty: the calling process's controlling terminal (ENXIO
-/// without one). `stat` is the /dev/tty node's.
+/// without one). `stat` is the /dev/tty node's. A process whose terminal
+/// is a host one (an OCI console, an `exec -t` pty: their sessions are
+/// the host's business, see `kernel::console`) gets that terminal, found
+/// on its stdio.
 pub fn open_controlling(stat: Stat) -> Result<Box<dyn FileOps>, Errno> {
     let (tgid, _, sid) = session::current_ids().ok_or(Errno::ENXIO)?;
-    let t = session::process_terminal(tgid, sid).ok_or(Errno::ENXIO)?;
+    let Some(t) = session::process_terminal(tgid, sid) else {
+        return host_terminal_on_stdio().ok_or(Errno::ENXIO);
+    };
     let pty = t.as_any().downcast::<Pty>().map_err(|_| Errno::ENXIO)?;
     {
         let mut st = pty.lock();
@@ -646,6 +651,16 @@ pub fn open_controlling(stat: Stat) -> Result<Box<dyn FileOps>, Errno> {
         st.other_closed = false;
     }
     Ok(Box::new(ReplicaFile { pty, stat: Some(stat) }))
+}
+
+/// A new open of the host terminal on the caller's fd 0, 1 or 2.
+fn host_terminal_on_stdio() -> Option<Box<dyn FileOps>> {
+    let fds = crate::kernel::current_task()?.proc.snapshot().fds.upgrade()?;
+    (0..3).find_map(|fd| {
+        let file = fds.get(fd).ok()?;
+        let host = file.ops().as_any()?.downcast_ref::<crate::fs::host::HostFile>()?;
+        host.reopen_terminal()
+    })
 }
 
 impl FileOps for ReplicaFile {
