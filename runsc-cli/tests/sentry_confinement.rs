@@ -21,9 +21,18 @@ fn status(path: &str) -> Option<HashMap<String, String>> {
     )
 }
 
+/// The children of every thread of `pid` (the zygote is a child of the
+/// sentry's `zygote` thread, not of its main thread).
 fn children(pid: i32) -> Vec<i32> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    text.split_whitespace().filter_map(|p| p.parse().ok()).collect()
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for t in tasks.flatten() {
+        let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+        out.extend(text.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+    }
+    out
 }
 
 fn cmdline(pid: i32) -> String {
@@ -42,7 +51,9 @@ fn thread_names(pid: i32) -> Vec<String> {
 }
 
 fn field<'a>(st: &'a HashMap<String, String>, key: &str) -> &'a str {
-    st.get(key).map(String::as_str).unwrap_or_else(|| panic!("no {key} in {st:?}"))
+    st.get(key)
+        .map(String::as_str)
+        .unwrap_or_else(|| panic!("no {key} in {st:?}"))
 }
 
 #[test]
@@ -97,7 +108,11 @@ fn sentry_threads_are_seccomped_without_capabilities() {
             assert_eq!(u64::from_str_radix(field(&st, set), 16).unwrap(), 0, "{who}: {set}");
         }
         if may_drop_bounding {
-            assert_eq!(u64::from_str_radix(field(&st, "CapBnd"), 16).unwrap(), 0, "{who}: CapBnd");
+            assert_eq!(
+                u64::from_str_radix(field(&st, "CapBnd"), 16).unwrap(),
+                0,
+                "{who}: CapBnd"
+            );
         }
     }
     // The main thread, the zygote's tracer, task-1, the sleep's task, ...
@@ -109,7 +124,9 @@ fn sentry_threads_are_seccomped_without_capabilities() {
     let mut queue = children(sentry);
     while let Some(pid) = queue.pop() {
         queue.extend(children(pid));
-        let Some(st) = status(&format!("/proc/{pid}")) else { continue };
+        let Some(st) = status(&format!("/proc/{pid}")) else {
+            continue;
+        };
         stubs += 1;
         assert_eq!(field(&st, "Seccomp"), "2", "stub {pid}");
         if let Some(n) = st.get("Seccomp_filters") {

@@ -245,10 +245,7 @@ pub fn allow_rules() -> Result<Rules, SeccompError> {
     // threads (tgkill: raise, abort). The PID namespace keeps every pid the
     // sentry's own.
     map.insert(libc::SYS_kill, arg_in(1, &[libc::SIGKILL as u64])?);
-    map.insert(
-        libc::SYS_tkill,
-        arg_in(1, &[crate::kernel::task::KICK_SIGNAL as u64])?,
-    );
+    map.insert(libc::SYS_tkill, arg_in(1, &[crate::kernel::task::KICK_SIGNAL as u64])?);
     // SAFETY: getpid has no preconditions.
     let own_pid = unsafe { libc::getpid() } as u64;
     map.insert(libc::SYS_tgkill, arg_in(0, &[own_pid])?);
@@ -366,11 +363,7 @@ pub fn programs(mode: Mode) -> Result<[BpfProgram; 3], SeccompError> {
         Mode::Log => SeccompAction::Log,
     };
     Ok([
-        compile(
-            clone3,
-            SeccompAction::Allow,
-            SeccompAction::Errno(libc::ENOSYS as u32),
-        )?,
+        compile(clone3, SeccompAction::Allow, SeccompAction::Errno(libc::ENOSYS as u32))?,
         compile(
             path_rules()?,
             SeccompAction::Allow,
@@ -384,7 +377,7 @@ pub fn programs(mode: Mode) -> Result<[BpfProgram; 3], SeccompError> {
 /// `no_new_privs`). Irreversible.
 pub fn install(mode: Mode) -> Result<(), SeccompError> {
     if mode == Mode::Log {
-        tracing::warn!("{MODE_ENV}=log: the sentry's seccomp filter logs instead of killing");
+        tracing::info!("{MODE_ENV}=log: the sentry's seccomp filter logs instead of killing");
     }
     for prog in programs(mode)? {
         seccompiler::apply_filter_all_threads(&prog).map_err(|e| SeccompError::Install(e.to_string()))?;

@@ -194,15 +194,7 @@ fn namespace_and_mount_calls_kill() {
     assert_eq!(end, End::Signaled(libc::SIGSYS));
     let end = filtered(Mode::Enforce, || {
         // SAFETY: NUL-terminated strings.
-        unsafe {
-            libc::mount(
-                c"none".as_ptr(),
-                c"/".as_ptr(),
-                c"tmpfs".as_ptr(),
-                0,
-                std::ptr::null(),
-            )
-        };
+        unsafe { libc::mount(c"none".as_ptr(), c"/".as_ptr(), c"tmpfs".as_ptr(), 0, std::ptr::null()) };
         1
     });
     assert_eq!(end, End::Signaled(libc::SIGSYS));
