@@ -122,19 +122,13 @@ pub fn allow_rules() -> Result<Rules, SeccompError> {
     let mut map = Rules::new();
     let any = [
         // Memory of the sentry itself (allocator, thread stacks, memfd
-        // mappings of the in-memory filesystems).
-        libc::SYS_mmap,
+        // mappings of the in-memory filesystems); mmap and mprotect below.
         libc::SYS_munmap,
-        libc::SYS_mprotect,
         libc::SYS_mremap,
         libc::SYS_madvise,
         libc::SYS_brk,
         libc::SYS_msync,
-        // Tracing the stubs and copying guest memory. ptrace cannot be
-        // narrowed to the sentry's own stubs by seccomp, but the sentry is
-        // pid 1 of its own PID namespace, so every pid it can name is a
-        // process it created.
-        libc::SYS_ptrace,
+        // Waiting for the stubs and copying guest memory (ptrace below).
         libc::SYS_wait4,
         libc::SYS_waitid,
         libc::SYS_process_vm_readv,
@@ -176,7 +170,6 @@ pub fn allow_rules() -> Result<Rules, SeccompError> {
         // socket (accept4; SO_PEERCRED below).
         libc::SYS_sendmsg,
         libc::SYS_recvmsg,
-        libc::SYS_sendto,
         libc::SYS_recvfrom,
         libc::SYS_accept4,
         libc::SYS_shutdown,
@@ -240,6 +233,42 @@ pub fn allow_rules() -> Result<Rules, SeccompError> {
         libc::SYS_clone,
         vec![arg(0, Qword, MaskedEq(THREAD_CHECKED_FLAGS), THREAD_FLAGS)?],
     );
+    // No executable memory: the sentry never maps code after it starts,
+    // so injected code could not be made executable (prot is argument 2).
+    let no_exec = || arg(2, Dword, MaskedEq(libc::PROT_EXEC as u64), 0).map(|r| vec![r]);
+    map.insert(libc::SYS_mmap, no_exec()?);
+    map.insert(libc::SYS_mprotect, no_exec()?);
+    // ptrace: the requests of the ptrace platform (platform/ptrace/). The
+    // pid cannot be narrowed by seccomp, but the sentry is pid 1 of its
+    // own PID namespace, so every pid it can name is a process it created.
+    // Left out: PTRACE_ATTACH/TRACEME, PEEK/POKE of text, data and user
+    // areas, single-stepping, PTRACE_SECCOMP_GET_FILTER, ...
+    map.insert(
+        libc::SYS_ptrace,
+        arg_in(
+            0,
+            &[
+                libc::PTRACE_SEIZE as u64,
+                libc::PTRACE_INTERRUPT as u64,
+                libc::PTRACE_SETOPTIONS as u64,
+                libc::PTRACE_CONT as u64,
+                libc::PTRACE_SYSEMU as u64,
+                libc::PTRACE_KILL as u64,
+                libc::PTRACE_DETACH as u64,
+                libc::PTRACE_GETEVENTMSG as u64,
+                libc::PTRACE_GETSIGINFO as u64,
+                libc::PTRACE_GETREGS as u64,
+                libc::PTRACE_SETREGS as u64,
+                libc::PTRACE_GETFPREGS as u64,
+                libc::PTRACE_SETFPREGS as u64,
+                libc::PTRACE_GETREGSET as u64,
+                libc::PTRACE_SETREGSET as u64,
+            ],
+        )?,
+    );
+    // send() without an address: an explicit destination could name an
+    // abstract unix socket of the host's network namespace.
+    map.insert(libc::SYS_sendto, vec![arg(4, Qword, Eq, 0)?]);
     // Signals to host processes: SIGKILL to its own stubs (kill), the
     // SIGSTKFLT kick of a stub thread (tkill), and signals to its own
     // threads (tgkill: raise, abort). The PID namespace keeps every pid the

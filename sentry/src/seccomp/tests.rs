@@ -241,3 +241,60 @@ fn log_mode_runs_the_call() {
     });
     assert_eq!(end, End::Exited(0));
 }
+
+#[test]
+fn executable_memory_and_other_ptrace_requests_kill() {
+    // Writable memory works; executable memory kills (no injected code).
+    let end = filtered(Mode::Enforce, || {
+        let len = 4096;
+        // SAFETY: an anonymous private mapping, unmapped by the process' end.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return 1;
+        }
+        // SAFETY: `p` is our own mapping of `len` bytes.
+        unsafe { libc::mprotect(p, len, libc::PROT_READ | libc::PROT_EXEC) };
+        2
+    });
+    assert_eq!(end, End::Signaled(libc::SIGSYS));
+    let end = filtered(Mode::Enforce, || {
+        // SAFETY: PTRACE_TRACEME takes no pointers.
+        unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, 0usize, 0usize) };
+        1
+    });
+    assert_eq!(end, End::Signaled(libc::SIGSYS));
+    // A datagram to an explicit address (an abstract socket of the host).
+    let end = filtered(Mode::Enforce, || {
+        let mut fds = [0; 2];
+        // SAFETY: socketpair writes two fds; sendto reads the buffer and
+        // the address (a zeroed sockaddr_un of the given length).
+        unsafe {
+            if libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM, 0, fds.as_mut_ptr()) != 0 {
+                return 1;
+            }
+            if libc::send(fds[0], b"ok".as_ptr().cast(), 2, 0) != 2 {
+                return 2;
+            }
+            let addr: libc::sockaddr_un = std::mem::zeroed();
+            libc::sendto(
+                fds[0],
+                b"x".as_ptr().cast(),
+                1,
+                0,
+                (&addr as *const libc::sockaddr_un).cast(),
+                std::mem::size_of::<libc::sa_family_t>() as u32 + 1,
+            );
+        }
+        3
+    });
+    assert_eq!(end, End::Signaled(libc::SIGSYS));
+}
