@@ -6,6 +6,7 @@
 //! ([`vfs`], [`fs`]). No system call of the program ever reaches the host.
 
 pub mod boot;
+pub mod capdrop;
 pub mod confine;
 pub mod control;
 pub mod fs;
@@ -14,6 +15,7 @@ pub mod loader;
 pub mod mm;
 pub mod net;
 pub mod platform;
+pub mod seccomp;
 pub mod strace;
 pub mod syscalls;
 pub mod tty;

@@ -182,6 +182,14 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     sandbox.kill_gofer();
     let status = status?;
     tracing::debug!(?status, "sentry exited");
+    if let nix::sys::wait::WaitStatus::Signaled(_, nix::sys::signal::Signal::SIGSYS, _) = status {
+        // Only the sentry's own seccomp filter kills the sentry with SIGSYS.
+        eprintln!(
+            "runsc: the sentry was killed by its seccomp filter (a host syscall outside its allow-list: \
+             the kernel log names it, `type=1326 ... syscall=N`; {}=log logs instead of killing)",
+            sentry::seccomp::MODE_ENV
+        );
+    }
     Ok(launch::exit_code(status))
 }
 

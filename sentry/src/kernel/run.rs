@@ -1,9 +1,10 @@
 //! Booting the kernel and the task run loop.
 //!
-//! Order matters: the zygote thread forks the zygote before the sentry
-//! gives up its view of host paths (it reads its own maps to place the
-//! trampoline); then the sentry confines itself to an empty root, connects
-//! to the gofer, and starts the init task on a thread of its own. The main
+//! Order matters: the sentry reads its own maps to place the trampoline
+//! before it gives up its view of host paths; then it confines itself to
+//! an empty root, drops its capabilities, has the zygote thread fork the
+//! zygote, installs its seccomp allow-list, connects to the gofer, and
+//! starts the init task on a thread of its own. The main
 //! thread waits for the init to exit: its status is the sandbox's.
 
 use super::signal::{self, bit, default_action, DefaultAction, SigInfo, SignalState, SIG_DFL, SIG_IGN};
@@ -87,6 +88,9 @@ pub enum BootError {
     /// A mount of the boot mount list failed.
     #[error("{0}")]
     Mount(#[from] crate::fs::mounts::BootMountError),
+    /// The sentry's seccomp filter could not be installed.
+    #[error("{0}")]
+    Seccomp(#[from] crate::seccomp::SeccompError),
 }
 
 fn boot_and_run(
@@ -103,9 +107,17 @@ fn boot_and_run(
     let forwarded = forwarded_signals();
     // SAFETY: pthread_sigmask with a valid, initialised set.
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &forwarded, std::ptr::null_mut()) };
-    let zygote = ZygoteClient::start(StubLayout::discover()?)?;
+    // The layout is read from /proc/self/maps while the sentry still sees
+    // it; then the sentry confines itself and drops every capability
+    // before it starts a thread or forks the zygote (which, like the stubs
+    // forked from it, then holds none either); the seccomp allow-list
+    // comes after the zygote fork, so stubs never inherit it.
+    let layout = StubLayout::discover()?;
     crate::control::server::detect_user_namespace();
     confine::confine_sentry().map_err(BootError::Confine)?;
+    crate::capdrop::drop_all().map_err(BootError::Confine)?;
+    let zygote = ZygoteClient::start(layout)?;
+    crate::seccomp::install(crate::seccomp::Mode::from_env())?;
 
     let gofer = Arc::new(gofer::client::Client::new(gofer_socket));
     let vfs = if config.overlay {
