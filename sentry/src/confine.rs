@@ -3,7 +3,11 @@
 //!
 //! The sentry moves into a mount namespace of its own and pivots into an
 //! empty, read-only tmpfs. From then on no path it could open names a host
-//! file; every file reaches it as an fd donated by the gofer.
+//! file; every file reaches it as an fd donated by the gofer. It also
+//! leaves the host's network, IPC and UTS namespaces: the sandbox's
+//! networking, IPC and hostname are the sentry's own, so a compromised
+//! sentry reaches no host socket (not even an abstract unix one) and no
+//! host System V object.
 
 use std::ffi::CString;
 use syscalls::Errno;
@@ -20,7 +24,8 @@ fn cstr(s: &str) -> Result<CString, Errno> {
     CString::new(s).map_err(|_| Errno::EINVAL)
 }
 
-/// Unshares the mount namespace and pivots into an empty tmpfs.
+/// Unshares the mount, network, IPC and UTS namespaces and pivots into an
+/// empty tmpfs.
 pub fn confine_sentry() -> Result<(), Errno> {
     let root = cstr("/")?;
     let tmpfs = cstr("tmpfs")?;
@@ -29,7 +34,9 @@ pub fn confine_sentry() -> Result<(), Errno> {
     let opts = cstr("size=4k,nr_inodes=4,mode=0555")?;
     // SAFETY: plain system calls on NUL-terminated strings that outlive them.
     unsafe {
-        check(libc::unshare(libc::CLONE_NEWNS))?;
+        check(libc::unshare(
+            libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS,
+        ))?;
         check(libc::mount(
             std::ptr::null(),
             root.as_ptr(),
