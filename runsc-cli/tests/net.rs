@@ -59,7 +59,7 @@ fn python_http_server_serves_a_file_to_urllib() {
         \x20   except OSError:\n\
         \x20       time.sleep(0.1)\n";
     let script = format!(
-        "/usr/bin/python3 -m http.server 8123 --bind 127.0.0.1 --directory {d} 2>/dev/null & \
+        "/usr/bin/python3 -m http.server 8123 --bind 127.0.0.1 --directory {d} >/dev/null 2>&1 & \
          /usr/bin/python3 -c \"$CLIENT\"; kill $!",
         d = dir.0.display()
     );

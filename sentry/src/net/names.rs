@@ -82,7 +82,10 @@ pub fn unbind_node(key: (u64, u64), sock: *const UnixSocket) {
 /// Removes the abstract name `name` if it still names `sock`.
 pub fn unbind_abstract(name: &[u8], sock: *const UnixSocket) {
     let mut t = tables();
-    if t.abstract_names.get(name).is_some_and(|w| std::ptr::eq(w.as_ptr(), sock)) {
+    if t.abstract_names
+        .get(name)
+        .is_some_and(|w| std::ptr::eq(w.as_ptr(), sock))
+    {
         t.abstract_names.remove(name);
     }
 }

@@ -137,10 +137,7 @@ mod tests {
     fn addresses_print_as_the_kernel_does() {
         let a: SocketAddr = "127.0.0.1:8080".parse().unwrap_or_else(|_| unreachable!());
         assert_eq!(hex_addr(Some(a), false), "0100007F:1F90");
-        assert_eq!(
-            hex_addr(Some(a), true),
-            "0000000000000000FFFF00000100007F:1F90"
-        );
+        assert_eq!(hex_addr(Some(a), true), "0000000000000000FFFF00000100007F:1F90");
         assert_eq!(hex_addr(None, false), "00000000:0000");
     }
 }

@@ -168,16 +168,40 @@ mod tests {
         let v = check_socket_level(libc::SO_REUSEADDR, &7i32.to_ne_bytes()).unwrap();
         assert_eq!(v, 1i32.to_ne_bytes());
         assert_eq!(check_socket_level(libc::SO_KEEPALIVE, &[1]), Err(Errno::EINVAL));
-        let ttl = check_other(libc::AF_INET, SockType::Stream, libc::IPPROTO_IP, libc::IP_TTL, &(-1i32).to_ne_bytes());
+        let ttl = check_other(
+            libc::AF_INET,
+            SockType::Stream,
+            libc::IPPROTO_IP,
+            libc::IP_TTL,
+            &(-1i32).to_ne_bytes(),
+        );
         assert_eq!(ttl.unwrap(), 64i32.to_ne_bytes());
-        let bad = check_other(libc::AF_INET, SockType::Stream, libc::IPPROTO_IP, libc::IP_TTL, &0i32.to_ne_bytes());
+        let bad = check_other(
+            libc::AF_INET,
+            SockType::Stream,
+            libc::IPPROTO_IP,
+            libc::IP_TTL,
+            &0i32.to_ne_bytes(),
+        );
         assert_eq!(bad, Err(Errno::EINVAL));
         assert_eq!(
-            get_other(libc::AF_UNIX, SockType::Stream, libc::IPPROTO_TCP, libc::TCP_NODELAY, None),
+            get_other(
+                libc::AF_UNIX,
+                SockType::Stream,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                None
+            ),
             Err(EOPNOTSUPP)
         );
         assert_eq!(
-            get_other(libc::AF_INET, SockType::Dgram, libc::IPPROTO_TCP, libc::TCP_NODELAY, None),
+            get_other(
+                libc::AF_INET,
+                SockType::Dgram,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                None
+            ),
             Err(Errno::ENOPROTOOPT)
         );
     }

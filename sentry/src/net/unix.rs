@@ -461,9 +461,7 @@ impl UnixSocket {
                 }
             }
             loop {
-                if st.ends[me].send_shutdown
-                    || st.ends[peer].closed
-                    || (!self.is_inet() && st.ends[peer].rcv_shutdown)
+                if st.ends[me].send_shutdown || st.ends[peer].closed || (!self.is_inet() && st.ends[peer].rcv_shutdown)
                 {
                     return Some(if sent > 0 { Ok(sent) } else { Err(Errno::EPIPE) });
                 }

@@ -12,10 +12,10 @@ use super::socket_name::{read_sockaddr, unix_dgram_target};
 use super::{SysResult, SyscallArgs};
 use crate::kernel::Task;
 use crate::mm::io::IoVec;
+use crate::net::addr::parse_inet;
 use crate::net::unix::{
     raise_sigpipe, socket_of, SendAncillary, SockType, SocketFile, Ucred, UnixSocket, EOPNOTSUPP, SCM_MAX_FD,
 };
-use crate::net::addr::parse_inet;
 use crate::vfs::{FileDescription, FileRef};
 use std::sync::Arc;
 use syscalls::{Errno, Pod};

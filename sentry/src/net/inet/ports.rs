@@ -181,12 +181,7 @@ pub fn set_reach(tcp: bool, port: u16, sock: *const UnixSocket, reach: Reach) {
 
 /// The socket that receives for `dst`:`port` among those `accept` takes:
 /// an exact address before a wildcard, the first bound otherwise.
-pub fn find(
-    tcp: bool,
-    port: u16,
-    dst: IpAddr,
-    accept: impl Fn(&Arc<UnixSocket>) -> bool,
-) -> Option<Arc<UnixSocket>> {
+pub fn find(tcp: bool, port: u16, dst: IpAddr, accept: impl Fn(&Arc<UnixSocket>) -> bool) -> Option<Arc<UnixSocket>> {
     let t = table();
     let mut wildcard = None;
     for e in t.get(&(tcp, port))? {
