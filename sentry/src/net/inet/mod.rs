@@ -280,3 +280,73 @@ pub fn unbound_name(domain: i32) -> SockAddr {
         _ => SockAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0)),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const ME: Ucred = Ucred { pid: 1, uid: 0, gid: 0 };
+
+    fn v4(s: &str) -> SockAddr {
+        SockAddr::V4(s.parse().unwrap())
+    }
+
+    fn port(sock: &UnixSocket) -> u16 {
+        sock.named().local.as_ref().map_or(0, SockAddr::port)
+    }
+
+    #[test]
+    fn tcp_connects_through_the_port_table() {
+        let l = UnixSocket::unconnected_in(libc::AF_INET6, SockType::Stream, ME);
+        bind(&l, &SockAddr::V6("[::]:0".parse().unwrap()), true).unwrap();
+        listen(&l, 8, ME).unwrap();
+        let p = port(&l);
+        assert!((ports::EPHEMERAL.0..=ports::EPHEMERAL.1).contains(&p));
+        let c = UnixSocket::unconnected_in(libc::AF_INET, SockType::Stream, ME);
+        connect(&c, Some(&v4(&format!("127.0.0.1:{p}"))), ME, false).unwrap();
+        let s = l.accept(true).unwrap();
+        // The dual-stack listener sees the IPv4 client as v4-mapped.
+        let peer = s.named().peer.clone().unwrap();
+        assert_eq!(canonical(&peer), canonical(&c.named().local.clone().unwrap()));
+        assert!(matches!(peer, SockAddr::V6(_)));
+        let off = UnixSocket::unconnected_in(libc::AF_INET, SockType::Stream, ME);
+        assert_eq!(
+            connect(&off, Some(&v4("192.0.2.1:80")), ME, false),
+            Err(Errno::ENETUNREACH)
+        );
+        assert_eq!(bind(&off, &v4("192.0.2.1:0"), true), Err(Errno::EADDRNOTAVAIL));
+        let nb = UnixSocket::unconnected_in(libc::AF_INET, SockType::Stream, ME);
+        assert_eq!(
+            connect(&nb, Some(&v4(&format!("127.0.0.1:{p}"))), ME, true),
+            Err(Errno::EINPROGRESS)
+        );
+        assert_eq!(connect(&nb, Some(&v4(&format!("127.0.0.1:{p}"))), ME, true), Ok(()));
+        assert_eq!(
+            connect(&nb, Some(&v4(&format!("127.0.0.1:{p}"))), ME, true),
+            Err(Errno::EISCONN)
+        );
+    }
+
+    #[test]
+    fn udp_delivers_to_the_bound_socket_with_the_source() {
+        let r = UnixSocket::unconnected_in(libc::AF_INET, SockType::Dgram, ME);
+        bind(&r, &v4("127.0.0.1:0"), true).unwrap();
+        let p = port(&r);
+        let s = UnixSocket::unconnected_in(libc::AF_INET, SockType::Dgram, ME);
+        let anc = || SendAncillary {
+            sender: ME,
+            ..Default::default()
+        };
+        let dst = v4(&format!("127.0.0.1:{p}"));
+        assert_eq!(udp_send_to(&s, &dst, b"dgram", anc(), true), Ok(5));
+        assert_eq!(
+            udp_send_to(&s, &dst, &vec![0; MAX_UDP4 + 1], anc(), true),
+            Err(Errno::EMSGSIZE)
+        );
+        let mut buf = [0u8; 16];
+        let got = r.recv(&mut buf, 0, true).unwrap();
+        assert_eq!(got.copied, 5);
+        assert_eq!(got.from, Some(v4(&format!("127.0.0.1:{}", port(&s)))));
+    }
+}

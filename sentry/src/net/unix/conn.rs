@@ -317,3 +317,108 @@ impl UnixSocket {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::net::addr::UnixAddr;
+
+    const ME: Ucred = Ucred {
+        pid: 3,
+        uid: 1000,
+        gid: 100,
+    };
+    const THEM: Ucred = Ucred { pid: 4, uid: 0, gid: 0 };
+
+    fn named_listener(backlog: i32) -> Arc<UnixSocket> {
+        let l = UnixSocket::unconnected(SockType::Stream, THEM);
+        l.named().local = Some(SockAddr::Unix(UnixAddr::Path(b"/s".to_vec())));
+        l.listen(backlog, THEM).unwrap();
+        l
+    }
+
+    fn anc() -> SendAncillary {
+        SendAncillary {
+            sender: ME,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn connect_queues_a_server_end_that_accept_returns() {
+        let l = named_listener(0);
+        let c = UnixSocket::unconnected(SockType::Stream, ME);
+        assert_eq!(l.readiness(libc::POLLIN as u32), 0);
+        let server_name = l.named().local.clone();
+        c.connect_to(&l, ME, true, true, None, server_name.clone()).unwrap();
+        assert_ne!(l.readiness(libc::POLLIN as u32), 0);
+        // Data sent before accept waits on the server end.
+        assert_eq!(c.send(b"early", anc(), 0, true), Ok(5));
+        // Backlog 0 admits one pending connection; the next waits (EAGAIN).
+        let c2 = UnixSocket::unconnected(SockType::Stream, ME);
+        assert_eq!(c2.connect_to(&l, ME, true, true, None, None), Err(Errno::EAGAIN));
+        let s = l.accept(true).unwrap();
+        assert_eq!(l.accept(true).err(), Some(Errno::EAGAIN));
+        let mut buf = [0u8; 8];
+        assert_eq!(s.recv(&mut buf, 0, true).unwrap().copied, 5);
+        assert_eq!(s.named().peer_cred, Some(ME));
+        assert_eq!(c.named().peer_cred, Some(THEM));
+        assert_eq!(c.named().peer, server_name);
+        assert_eq!(c.connect_to(&l, ME, true, true, None, None), Err(Errno::EISCONN));
+    }
+
+    #[test]
+    fn closing_a_listener_resets_pending_clients() {
+        let l = named_listener(4);
+        let c = UnixSocket::unconnected(SockType::Stream, ME);
+        c.connect_to(&l, ME, true, true, None, None).unwrap();
+        l.release();
+        let mut buf = [0u8; 4];
+        assert_eq!(c.recv(&mut buf, 0, true).unwrap_err(), Errno::ECONNRESET);
+        let late = UnixSocket::unconnected(SockType::Stream, ME);
+        assert_eq!(
+            late.connect_to(&l, ME, true, true, None, None),
+            Err(Errno::ECONNREFUSED)
+        );
+    }
+
+    #[test]
+    fn listen_and_accept_errors() {
+        let d = UnixSocket::unconnected(SockType::Dgram, ME);
+        assert_eq!(d.listen(1, ME), Err(EOPNOTSUPP));
+        let unbound = UnixSocket::unconnected(SockType::Stream, ME);
+        assert_eq!(unbound.listen(1, ME), Err(Errno::EINVAL));
+        assert_eq!(unbound.accept(true).err(), Some(Errno::EINVAL));
+        let l = named_listener(1);
+        let q = UnixSocket::unconnected(SockType::SeqPacket, ME);
+        assert_eq!(
+            q.connect_to(&l, ME, true, true, None, None),
+            Err(Errno(libc::EPROTOTYPE))
+        );
+    }
+
+    #[test]
+    fn addressed_datagrams_carry_the_sender_name() {
+        let a = UnixSocket::unconnected(SockType::Dgram, ME);
+        let b = UnixSocket::unconnected(SockType::Dgram, THEM);
+        let from = Some(SockAddr::Unix(UnixAddr::Abstract(b"a".to_vec())));
+        assert_eq!(a.send_dgram_to(&b, b"hi", anc(), from.clone(), true), Ok(2));
+        let mut buf = [0u8; 8];
+        let r = b.recv(&mut buf, 0, true).unwrap();
+        assert_eq!((r.copied, r.from), (2, from));
+        // b connected elsewhere: a may no longer send to it.
+        let c = UnixSocket::unconnected(SockType::Dgram, ME);
+        b.set_dgram_peer(Some(DgramPeer::Unix(
+            SockAddr::Unix(UnixAddr::Abstract(b"c".to_vec())),
+            Arc::downgrade(&c),
+        )));
+        assert_eq!(a.send_dgram_to(&b, b"x", anc(), None, true), Err(Errno::EPERM));
+        // Its default destination is used by plain sends.
+        assert_eq!(b.send(b"to c", anc(), 0, true), Ok(4));
+        assert_eq!(c.recv(&mut buf, 0, true).unwrap().copied, 4);
+        c.release();
+        assert_eq!(b.send(b"x", anc(), 0, true), Err(Errno::ECONNREFUSED));
+        assert_eq!(b.send(b"x", anc(), 0, true), Err(Errno::ENOTCONN));
+    }
+}
