@@ -1,4 +1,23 @@
-//! Networking: sockets served by the sentry. Unix domain sockets live
-//! entirely here ([`unix`]); IP networking is a later milestone.
+//! Networking: sockets served by the sentry, all in its memory (no host
+//! socket is ever made for the guest). Unix domain sockets ([`unix`], with
+//! their name tables in [`names`]) and a loopback-only TCP/UDP stack
+//! ([`inet`]) share one socket engine: a TCP connection is a stream pair,
+//! a UDP socket a datagram socket found through the port table.
 
+pub mod addr;
+pub mod inet;
+pub mod names;
+pub mod procnet;
+pub mod sockopt;
 pub mod unix;
+
+use unix::{Binding, UnixSocket};
+
+/// Removes a released socket's name from its table.
+pub fn unbind(binding: &Binding, sock: &UnixSocket) {
+    match binding {
+        Binding::Node(dev, ino) => names::unbind_node((*dev, *ino), sock),
+        Binding::Abstract(name) => names::unbind_abstract(name, sock),
+        Binding::Port { tcp, port } => inet::ports::unbind(*tcp, *port, sock),
+    }
+}

@@ -11,6 +11,11 @@
 //! and are always dropped after the pair's lock is released, because
 //! dropping one may close a socket of this very pair.
 
+mod conn;
+
+pub use conn::SOMAXCONN;
+
+use super::addr::SockAddr;
 use crate::kernel::wait::{block_until, WaitQueue};
 use crate::vfs::inode::{next_ino, synthetic_stat};
 use crate::vfs::{FileOps, FileRef};
@@ -124,6 +129,8 @@ pub struct Received {
     pub rights: Vec<FileRef>,
     /// Credentials to report (`Some` only when the receiver has SO_PASSCRED).
     pub creds: Option<Ucred>,
+    /// The sender's address (named unix senders, UDP).
+    pub from: Option<SockAddr>,
 }
 
 /// One queued message (datagram) or stream segment.
@@ -135,6 +142,8 @@ struct Segment {
     creds: Option<Ucred>,
     /// What this segment counts against its sender's send buffer.
     charge: usize,
+    /// The sender's address, when it has one.
+    from: Option<SockAddr>,
 }
 
 impl Segment {
@@ -209,17 +218,79 @@ impl Pair {
     }
 }
 
-/// One unix socket (one end of a pair, or an unconnected socket).
+/// A listening socket's queue of connections not yet accepted.
+pub struct Listener {
+    /// Connections beyond `backlog + 1` wait (unix) or are refused.
+    pub backlog: usize,
+    /// Server ends of connections made but not accepted.
+    pub pending: VecDeque<Arc<UnixSocket>>,
+    /// The listening task's credentials (the client's `SO_PEERCRED`).
+    pub cred: Ucred,
+}
+
+/// Where an unconnected datagram socket sends by default (`connect`).
+#[derive(Clone)]
+pub enum DgramPeer {
+    /// A unix socket, held as Linux holds it (found once, at connect).
+    Unix(SockAddr, Weak<UnixSocket>),
+    /// An inet address, looked up at every send.
+    Inet(SockAddr),
+}
+
+/// Which name table holds a bound socket (to unbind at release).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// A filesystem socket node, by (device, inode).
+    Node(u64, u64),
+    /// An abstract unix name.
+    Abstract(Vec<u8>),
+    /// An inet port (`tcp` or UDP).
+    Port {
+        /// TCP (else UDP).
+        tcp: bool,
+        /// The port.
+        port: u16,
+    },
+}
+
+/// Addressing and connection-setup state: bind, listen, connect.
+#[derive(Default)]
+pub struct Named {
+    /// The bound name (getsockname).
+    pub local: Option<SockAddr>,
+    /// The peer's name (getpeername; `None` with a peer means unnamed).
+    pub peer: Option<SockAddr>,
+    /// `SO_PEERCRED`: the peer's credentials (`None` when never connected).
+    pub peer_cred: Option<Ucred>,
+    /// Set while listening.
+    pub listener: Option<Listener>,
+    /// A datagram socket's default destination.
+    pub dgram_peer: Option<DgramPeer>,
+    /// The name-table entry to remove at release.
+    pub binding: Option<Binding>,
+    /// Options stored and reported back but not acted on (inet levels,
+    /// SO_REUSEADDR, SO_KEEPALIVE, ...), by (level, name).
+    pub opts: HashMap<(i32, i32), Vec<u8>>,
+    /// A non-blocking inet connect answered EINPROGRESS; the next connect
+    /// answers 0, later ones EISCONN (Linux's SS_CONNECTING).
+    pub connect_reported: bool,
+}
+
+/// One socket: one end of a pair, an unconnected or a listening socket.
+/// Loopback TCP and UDP sockets are this same object with an inet
+/// `domain`: a TCP connection is a stream pair, UDP a datagram socket
+/// whose sends are delivered to the socket bound at the destination.
 pub struct UnixSocket {
     pair: Arc<Pair>,
     side: usize,
     stype: SockType,
+    /// `AF_UNIX`, `AF_INET` or `AF_INET6`.
+    domain: i32,
     ino: u64,
     /// Whoever created the socket: the file's owner and the default
     /// credentials of plain `write`s.
     owner: Ucred,
-    /// `SO_PEERCRED`: the peer's creator (`None` when never connected).
-    peer_cred: Option<Ucred>,
+    named: Mutex<Named>,
 }
 
 /// Runs `attempt` once (non-blocking) or until it returns `Some` (blocking,
@@ -255,9 +326,13 @@ impl UnixSocket {
                 pair: pair.clone(),
                 side,
                 stype,
+                domain: libc::AF_UNIX,
                 ino: next_ino(),
                 owner: creator,
-                peer_cred: Some(creator),
+                named: Mutex::new(Named {
+                    peer_cred: Some(creator),
+                    ..Default::default()
+                }),
             })
         };
         (make(0), make(1))
@@ -265,6 +340,11 @@ impl UnixSocket {
 
     /// An unconnected socket (`socket(AF_UNIX, ...)`).
     pub fn unconnected(stype: SockType, creator: Ucred) -> Arc<UnixSocket> {
+        UnixSocket::unconnected_in(libc::AF_UNIX, stype, creator)
+    }
+
+    /// An unconnected socket of `domain` (`AF_UNIX`, `AF_INET`, `AF_INET6`).
+    pub fn unconnected_in(domain: i32, stype: SockType, creator: Ucred) -> Arc<UnixSocket> {
         let mut first = End::new(true);
         first.connected = false;
         Arc::new(UnixSocket {
@@ -276,10 +356,31 @@ impl UnixSocket {
             }),
             side: 0,
             stype,
+            domain,
             ino: next_ino(),
             owner: creator,
-            peer_cred: None,
+            named: Mutex::new(Named::default()),
         })
+    }
+
+    /// The address family.
+    pub fn domain(&self) -> i32 {
+        self.domain
+    }
+
+    /// Whether this is an inet (loopback TCP/UDP) socket.
+    pub fn is_inet(&self) -> bool {
+        self.domain != libc::AF_UNIX
+    }
+
+    /// The socket's inode number (`socket:[N]`, /proc/net tables).
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// The addressing state.
+    pub fn named(&self) -> MutexGuard<'_, Named> {
+        self.named.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The socket type.
@@ -310,6 +411,9 @@ impl UnixSocket {
             return Err(EOPNOTSUPP);
         }
         let nonblock = nonblock || flags & libc::MSG_DONTWAIT != 0;
+        if self.dgram_needs_default() {
+            return self.send_to_default(data, anc, nonblock);
+        }
         let timeout = self.pair.lock().ends[self.side].sndtimeo;
         let mut graveyard: Vec<FileRef> = Vec::new();
         let result = match self.stype {
@@ -342,15 +446,23 @@ impl UnixSocket {
     ) -> Result<usize, Errno> {
         let mut sent = 0usize;
         let sender = anc.sender;
+        let from = self.sender_name();
         let mut anc = Some(anc);
         let r = run(&self.pair.queue, nonblock, timeout, || {
             let mut st = self.pair.lock();
             let (me, peer) = (self.side, 1 - self.side);
             if !st.ends[me].connected {
-                return Some(Err(Errno::ENOTCONN));
+                // TCP reports a send on an unconnected socket as EPIPE.
+                return Some(Err(if self.is_inet() { Errno::EPIPE } else { Errno::ENOTCONN }));
+            }
+            if self.is_inet() {
+                if let Some(e) = st.ends[me].take_error() {
+                    return Some(if sent > 0 { Ok(sent) } else { Err(e) });
+                }
             }
             loop {
-                if st.ends[me].send_shutdown || st.ends[peer].closed || st.ends[peer].rcv_shutdown {
+                if st.ends[me].send_shutdown || st.ends[peer].closed || (!self.is_inet() && st.ends[peer].rcv_shutdown)
+                {
                     return Some(if sent > 0 { Ok(sent) } else { Err(Errno::EPIPE) });
                 }
                 if sent == data.len() {
@@ -370,6 +482,7 @@ impl UnixSocket {
                     rights: a.rights,
                     creds,
                     charge,
+                    from: from.clone(),
                 });
                 st.ends[me].in_flight += charge;
                 sent += n;
@@ -393,7 +506,18 @@ impl UnixSocket {
         (st.ends[0].passcred || st.ends[1].passcred).then_some(sender)
     }
 
+    /// The name a receiver sees as this socket's (unix only: TCP
+    /// receivers get no address).
+    fn sender_name(&self) -> Option<SockAddr> {
+        if self.is_inet() {
+            None
+        } else {
+            self.named().local.clone()
+        }
+    }
+
     fn try_send_msg(&self, data: &[u8], anc: &mut Option<SendAncillary>) -> Option<Result<usize, Errno>> {
+        let from = self.sender_name();
         let mut st = self.pair.lock();
         let (me, peer) = (self.side, 1 - self.side);
         if self.stype == SockType::SeqPacket {
@@ -431,6 +555,7 @@ impl UnixSocket {
             rights: a.rights,
             creds,
             charge,
+            from: from.clone(),
         });
         st.ends[me].in_flight += charge;
         self.pair.queue.notify_all();
@@ -485,6 +610,7 @@ impl UnixSocket {
             truncated: full_len > buf.len(),
             rights: Vec::new(),
             creds: passcred.then(|| seg.creds.unwrap_or(NO_CREDS)),
+            from: seg.from.clone(),
         };
         if peek {
             out.rights = seg.rights.clone();
@@ -518,7 +644,7 @@ impl UnixSocket {
             let mut st = self.pair.lock();
             let (me, peer) = (self.side, 1 - self.side);
             if !st.ends[me].connected {
-                return Some(Err(Errno::EINVAL));
+                return Some(Err(if self.is_inet() { Errno::ENOTCONN } else { Errno::EINVAL }));
             }
             let passcred = st.ends[me].passcred;
             let mut idx = 0usize;
@@ -535,6 +661,9 @@ impl UnixSocket {
                     }
                     return None;
                 };
+                if out.from.is_none() {
+                    out.from = seg.from.clone();
+                }
                 if passcred {
                     match creds_seen {
                         Some(c) if c != seg.creds => return Some(Ok(())),
@@ -586,20 +715,34 @@ impl UnixSocket {
             libc::SHUT_RDWR => (true, true),
             _ => return Err(Errno::EINVAL),
         };
+        let has_peer = self.dgram_has_peer();
         let mut st = self.pair.lock();
         let (me, peer) = (self.side, 1 - self.side);
+        if self.is_inet() && !st.ends[me].connected && !has_peer {
+            return Err(Errno::ENOTCONN);
+        }
         st.ends[me].rcv_shutdown |= rd;
         st.ends[me].send_shutdown |= wr;
         if self.stype.connection_based() && st.ends[me].connected && !st.ends[peer].closed {
-            st.ends[peer].send_shutdown |= rd;
+            // TCP's SHUT_RD is local only; its SHUT_WR is a FIN (EOF).
+            if !self.is_inet() {
+                st.ends[peer].send_shutdown |= rd;
+            }
             st.ends[peer].rcv_shutdown |= wr;
         }
         self.pair.queue.notify_all();
         Ok(())
     }
 
+    fn dgram_has_peer(&self) -> bool {
+        self.stype == SockType::Dgram && self.named().dgram_peer.is_some()
+    }
+
     /// Poll events ready now, restricted to `mask` plus POLLERR/POLLHUP.
     pub fn readiness(&self, mask: u32) -> u32 {
+        if let Some(ev) = self.listener_readiness() {
+            return ev & mask;
+        }
         let st = self.pair.lock();
         let me = &st.ends[self.side];
         let mut ev = 0i16;
@@ -644,32 +787,38 @@ impl UnixSocket {
 
     /// `getsockopt(level, name)`: the full value (the caller truncates).
     pub fn getsockopt(&self, level: i32, name: i32) -> Result<Vec<u8>, Errno> {
+        let (stored, listening, peer_cred) = {
+            let n = self.named();
+            (n.opts.get(&(level, name)).cloned(), n.listener.is_some(), n.peer_cred)
+        };
         if level != libc::SOL_SOCKET {
-            return Err(EOPNOTSUPP);
+            return super::sockopt::get_other(self.domain, self.stype, level, name, stored);
         }
         let mut st = self.pair.lock();
         let me = &mut st.ends[self.side];
         let int = |v: i32| Ok(v.to_ne_bytes().to_vec());
         match name {
             libc::SO_TYPE => int(self.stype.raw()),
-            libc::SO_DOMAIN => int(libc::AF_UNIX),
-            libc::SO_PROTOCOL => int(0),
+            libc::SO_DOMAIN => int(self.domain),
+            libc::SO_PROTOCOL => int(super::sockopt::protocol(self.domain, self.stype)),
             libc::SO_ERROR => int(me.take_error().map_or(0, |e| e.0)),
             libc::SO_SNDBUF => int(clamp_i32(me.sndbuf)),
             libc::SO_RCVBUF => int(clamp_i32(me.rcvbuf)),
             libc::SO_PASSCRED => int(i32::from(me.passcred)),
-            libc::SO_ACCEPTCONN => int(0),
-            libc::SO_PEERCRED => Ok(self.peer_cred.unwrap_or(NO_CREDS).as_bytes().to_vec()),
+            libc::SO_ACCEPTCONN => int(i32::from(listening)),
+            libc::SO_PEERCRED => Ok(peer_cred.unwrap_or(NO_CREDS).as_bytes().to_vec()),
             libc::SO_RCVTIMEO => Ok(timeval_bytes(me.rcvtimeo)),
             libc::SO_SNDTIMEO => Ok(timeval_bytes(me.sndtimeo)),
-            _ => Err(Errno::ENOPROTOOPT),
+            _ => super::sockopt::get_socket_level(name, stored),
         }
     }
 
     /// `setsockopt(level, name, value)`.
     pub fn setsockopt(&self, level: i32, name: i32, value: &[u8]) -> Result<(), Errno> {
         if level != libc::SOL_SOCKET {
-            return Err(EOPNOTSUPP);
+            let v = super::sockopt::check_other(self.domain, self.stype, level, name, value)?;
+            self.named().opts.insert((level, name), v);
+            return Ok(());
         }
         let int = || -> Result<i32, Errno> {
             let b: [u8; 4] = value.get(..4).and_then(|s| s.try_into().ok()).ok_or(Errno::EINVAL)?;
@@ -699,15 +848,28 @@ impl UnixSocket {
                     me.sndtimeo = t;
                 }
             }
-            _ => return Err(Errno::ENOPROTOOPT),
+            _ => {
+                let v = super::sockopt::check_socket_level(name, value)?;
+                self.named().opts.insert((level, name), v);
+            }
         }
         Ok(())
+    }
+
+    /// A stored boolean option (SO_REUSEADDR, IPV6_V6ONLY, ...).
+    pub fn flag_opt(&self, level: i32, name: i32) -> bool {
+        self.named()
+            .opts
+            .get(&(level, name))
+            .and_then(|v| v.get(..4))
+            .is_some_and(|b| b != [0, 0, 0, 0])
     }
 
     /// Releases this end: the peer of a stream or seqpacket socket sees
     /// EOF and EPIPE (and ECONNRESET if this end left data unread); queued
     /// messages and their files are dropped.
     fn release(&self) {
+        self.release_named();
         let dropped: Vec<Segment> = {
             let mut st = self.pair.lock();
             let (me, peer) = (self.side, 1 - self.side);
@@ -716,8 +878,10 @@ impl UnixSocket {
             let charge: usize = dropped.iter().map(|s| s.charge).sum();
             st.ends[peer].in_flight = st.ends[peer].in_flight.saturating_sub(charge);
             if st.ends[me].connected && !st.ends[peer].closed && self.stype.connection_based() {
+                // A TCP close is a FIN (the peer reads EOF, its sends
+                // fail); unread data makes it a reset.
                 st.ends[peer].rcv_shutdown = true;
-                st.ends[peer].send_shutdown = true;
+                st.ends[peer].send_shutdown = !self.is_inet() || !dropped.is_empty();
                 if !dropped.is_empty() {
                     st.ends[peer].error = libc::ECONNRESET;
                 }
@@ -800,6 +964,14 @@ impl Drop for SocketFile {
         registry().remove(&(self as *const SocketFile as usize));
         self.sock.release();
     }
+}
+
+/// Every socket that has an open file (for the /proc/net tables), in
+/// inode order.
+pub fn all_sockets() -> Vec<Arc<UnixSocket>> {
+    let mut v: Vec<Arc<UnixSocket>> = registry().values().filter_map(Weak::upgrade).collect();
+    v.sort_by_key(|s| s.ino);
+    v
 }
 
 /// The unix socket behind `file` (ENOTSOCK when it is not one).

@@ -20,6 +20,7 @@ pub mod process;
 pub mod rw;
 pub mod signal;
 pub mod socket;
+pub mod socket_name;
 pub mod stat;
 pub mod table;
 pub mod thread;

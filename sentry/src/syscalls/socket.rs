@@ -1,17 +1,19 @@
 //! Socket syscalls: `socket`, `socketpair`, send/recv in all their forms,
-//! `shutdown`, socket options and names. Only unix domain sockets exist
-//! (served by [`crate::net::unix`]); named sockets (bind, connect, listen,
-//! accept) and IP families come with the networking milestone.
+//! `shutdown` and socket options, for unix domain sockets and loopback
+//! TCP/UDP (all served by [`crate::net`]); names and connection setup are
+//! in [`super::socket_name`].
 //!
 //! Ancillary data is decoded and encoded here: `SCM_RIGHTS` files are taken
 //! from the sender's fd table at send time and installed into the
 //! receiver's at receive time; `SCM_CREDENTIALS` are checked against the
 //! sender's credentials.
 
+use super::socket_name::{read_sockaddr, unix_dgram_target};
 use super::{SysResult, SyscallArgs};
 use crate::kernel::caps;
 use crate::kernel::Task;
 use crate::mm::io::IoVec;
+use crate::net::addr::parse_inet;
 use crate::net::unix::{
     raise_sigpipe, socket_of, SendAncillary, SockType, SocketFile, Ucred, UnixSocket, EOPNOTSUPP, SCM_MAX_FD,
 };
@@ -29,8 +31,6 @@ const MAX_DGRAM: u64 = 8 << 20;
 const OPTMEM_MAX: u64 = 131_072;
 /// `sizeof(struct cmsghdr)`.
 const CMSG_HDR: usize = 16;
-/// `offsetof(struct sockaddr_un, sun_path)`: the length of an unnamed address.
-const UNNAMED_ADDR_LEN: u32 = 2;
 
 /// The guest's `struct msghdr`.
 #[repr(C)]
@@ -54,13 +54,13 @@ const fn cmsg_align(n: usize) -> usize {
     (n + 7) & !7
 }
 
-fn sock_of(task: &Task, fd: i32) -> Result<(FileRef, Arc<UnixSocket>), Errno> {
+pub(super) fn sock_of(task: &Task, fd: i32) -> Result<(FileRef, Arc<UnixSocket>), Errno> {
     let file = task.fds.get(fd)?;
     let sock = socket_of(&file)?;
     Ok((file, sock))
 }
 
-fn nonblocking(file: &FileRef) -> bool {
+pub(super) fn nonblocking(file: &FileRef) -> bool {
     file.flags() & libc::O_NONBLOCK != 0
 }
 
@@ -86,13 +86,13 @@ fn unix_type(ty: i32, protocol: i32) -> Result<SockType, Errno> {
     SockType::from_raw(ty).ok_or(Errno::ESOCKTNOSUPPORT)
 }
 
-fn install(task: &Task, sock: Arc<UnixSocket>, nonblock: bool, cloexec: bool) -> Result<i32, Errno> {
+pub(super) fn install(task: &Task, sock: Arc<UnixSocket>, nonblock: bool, cloexec: bool) -> Result<i32, Errno> {
     let flags = libc::O_RDWR | if nonblock { libc::O_NONBLOCK } else { 0 };
     let file = FileDescription::new(SocketFile::new_boxed(sock), flags, None);
     task.fds.insert(file, cloexec, 0, task.limits.nofile())
 }
 
-fn creator(task: &Task) -> Ucred {
+pub(super) fn creator(task: &Task) -> Ucred {
     Ucred {
         pid: task.tgid,
         uid: task.creds.euid,
@@ -100,19 +100,30 @@ fn creator(task: &Task) -> Ucred {
     }
 }
 
-/// socket(domain, type, protocol): unconnected `AF_UNIX` sockets only.
+/// Validates an `AF_INET`/`AF_INET6` type and protocol: TCP and UDP only.
+fn inet_type(ty: i32, protocol: i32) -> Result<SockType, Errno> {
+    match (ty, protocol) {
+        (libc::SOCK_STREAM, 0 | libc::IPPROTO_TCP) => Ok(SockType::Stream),
+        (libc::SOCK_DGRAM, 0 | libc::IPPROTO_UDP) => Ok(SockType::Dgram),
+        (libc::SOCK_STREAM | libc::SOCK_DGRAM | libc::SOCK_RAW, _) => Err(Errno::EPROTONOSUPPORT),
+        _ => Err(Errno::ESOCKTNOSUPPORT),
+    }
+}
+
+/// socket(domain, type, protocol): unconnected `AF_UNIX` sockets and
+/// loopback TCP/UDP sockets.
 pub fn sys_socket(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let (domain, raw, protocol) = (args.i32(0), args.i32(1), args.i32(2));
     if !(0..46).contains(&domain) {
         return Err(Errno::EAFNOSUPPORT);
     }
     let (ty, nonblock, cloexec) = split_type(raw)?;
-    if domain != libc::AF_UNIX {
-        // IP and other families arrive with the networking milestone.
-        return Err(Errno::EAFNOSUPPORT);
-    }
-    let stype = unix_type(ty, protocol)?;
-    let sock = UnixSocket::unconnected(stype, creator(task));
+    let sock = match domain {
+        libc::AF_UNIX => UnixSocket::unconnected(unix_type(ty, protocol)?, creator(task)),
+        libc::AF_INET | libc::AF_INET6 => UnixSocket::unconnected_in(domain, inet_type(ty, protocol)?, creator(task)),
+        // Netlink, packet and the rest: no such stack in the sandbox.
+        _ => return Err(Errno::EAFNOSUPPORT),
+    };
     Ok(install(task, sock, nonblock, cloexec)? as u64)
 }
 
@@ -242,11 +253,22 @@ fn parse_control(task: &Task, control: &[u8], anc: &mut SendAncillary) -> Result
     Ok(())
 }
 
-/// The common send path of sendto/sendmsg.
-fn do_send(task: &Task, fd: i32, iovs: &[IoVec], flags: i32, has_addr: bool, control: &[u8]) -> Result<usize, Errno> {
+/// The common send path of sendto/sendmsg; `addr` is the destination's
+/// raw `sockaddr`, if one was given.
+fn do_send(
+    task: &Task,
+    fd: i32,
+    iovs: &[IoVec],
+    flags: i32,
+    addr: Option<Vec<u8>>,
+    control: &[u8],
+) -> Result<usize, Errno> {
     let (file, sock) = sock_of(task, fd)?;
-    if has_addr {
+    let mut dest = None;
+    if let Some(raw) = addr {
         match sock.sock_type() {
+            // TCP ignores the address; unix streams refuse it.
+            SockType::Stream if sock.is_inet() => {}
             SockType::Stream => {
                 return Err(if sock.is_connected() {
                     Errno::EISCONN
@@ -255,8 +277,7 @@ fn do_send(task: &Task, fd: i32, iovs: &[IoVec], flags: i32, has_addr: bool, con
                 })
             }
             SockType::SeqPacket => {}
-            // Addressed datagrams need named sockets (networking milestone).
-            SockType::Dgram => return Err(Errno::ENOSYS),
+            SockType::Dgram => dest = Some(raw),
         }
     }
     let sender = Ucred {
@@ -297,12 +318,43 @@ fn do_send(task: &Task, fd: i32, iovs: &[IoVec], flags: i32, has_addr: bool, con
             return Err(Errno::EMSGSIZE);
         }
         let data = gather(task, iovs, 0, total as usize)?;
-        sock.send(&data, anc, flags, nonblock)
+        match dest {
+            Some(raw) => send_addressed(task, &sock, &raw, &data, anc, flags, nonblock),
+            None => sock.send(&data, anc, flags, nonblock),
+        }
     };
     if result == Err(Errno::EPIPE) && flags & libc::MSG_NOSIGNAL == 0 && sock.sigpipe_on_epipe() {
         raise_sigpipe(sender);
     }
     result
+}
+
+/// A datagram with an explicit destination.
+fn send_addressed(
+    task: &Task,
+    sock: &Arc<UnixSocket>,
+    raw: &[u8],
+    data: &[u8],
+    anc: SendAncillary,
+    flags: i32,
+    nonblock: bool,
+) -> Result<usize, Errno> {
+    if flags & libc::MSG_OOB != 0 {
+        return Err(EOPNOTSUPP);
+    }
+    let nonblock = nonblock || flags & libc::MSG_DONTWAIT != 0;
+    if sock.is_inet() {
+        if raw.len() < 2 {
+            return Err(Errno::EINVAL);
+        }
+        return match parse_inet(sock.domain(), raw)? {
+            Some(dst) => crate::net::inet::udp_send_to(sock, &dst, data, anc, nonblock),
+            None => sock.send(data, anc, flags, nonblock),
+        };
+    }
+    let target = unix_dgram_target(task, raw)?;
+    let from = sock.named().local.clone();
+    sock.send_dgram_to(&target, data, anc, from, nonblock)
 }
 
 /// sendto(fd, buf, len, flags, addr, addrlen).
@@ -311,8 +363,12 @@ pub fn sys_sendto(task: &mut Task, args: &SyscallArgs) -> SysResult {
         base: args.u64(1),
         len: args.u64(2),
     }];
-    let has_addr = args.u64(4) != 0 && args.u32(5) != 0;
-    do_send(task, args.i32(0), &iov, args.i32(3), has_addr, &[]).map(|n| n as u64)
+    let addr = if args.u64(4) != 0 && args.u32(5) != 0 {
+        Some(read_sockaddr(task, args.u64(4), i64::from(args.i32(5)))?)
+    } else {
+        None
+    };
+    do_send(task, args.i32(0), &iov, args.i32(3), addr, &[]).map(|n| n as u64)
 }
 
 /// sendmsg(fd, msg, flags).
@@ -329,8 +385,12 @@ pub fn sys_sendmsg(task: &mut Task, args: &SyscallArgs) -> SysResult {
     } else {
         Vec::new()
     };
-    let has_addr = msg.name != 0 && msg.namelen != 0;
-    do_send(task, args.i32(0), &iovs, args.i32(2), has_addr, &control).map(|n| n as u64)
+    let addr = if msg.name != 0 && msg.namelen != 0 {
+        Some(read_sockaddr(task, msg.name, i64::from(msg.namelen).min(128))?)
+    } else {
+        None
+    };
+    do_send(task, args.i32(0), &iovs, args.i32(2), addr, &control).map(|n| n as u64)
 }
 
 /// Builds a receive's control buffer the way Linux's `put_cmsg` does.
@@ -399,6 +459,8 @@ struct RecvOutcome {
     ret: usize,
     msg_flags: i32,
     control: Vec<u8>,
+    /// The sender's address bytes (empty: none to report).
+    from: Vec<u8>,
 }
 
 /// The common receive path of recvfrom/recvmsg. `control` is the guest
@@ -449,10 +511,15 @@ fn do_recv(
             }
         }
     }
+    let from = match r.from {
+        Some(a) => a.to_bytes(),
+        None => Vec::new(),
+    };
     Ok(RecvOutcome {
         ret,
         msg_flags,
         control: out,
+        from,
     })
 }
 
@@ -465,12 +532,8 @@ pub fn sys_recvfrom(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let out = do_recv(task, args.i32(0), &iov, args.i32(3), None)?;
     let (addr, lenp) = (args.u64(4), args.u64(5));
     if addr != 0 && lenp != 0 {
-        // The sender is unnamed: Linux reports an empty address.
-        let len: i32 = task.mm.read_obj(lenp)?;
-        if len < 0 {
-            return Err(Errno::EINVAL);
-        }
-        task.mm.write_obj(lenp, &0u32)?;
+        // An unnamed sender (and TCP) report an empty address.
+        super::socket_name::put_addr(task, addr, lenp, &out.from)?;
     }
     Ok(out.ret as u64)
 }
@@ -487,7 +550,15 @@ pub fn sys_recvmsg(task: &mut Task, args: &SyscallArgs) -> SysResult {
     if !out.control.is_empty() {
         task.mm.write(msg.control, &out.control)?;
     }
-    msg.namelen = 0;
+    if msg.name != 0 {
+        let n = (msg.namelen as usize).min(out.from.len());
+        if n > 0 {
+            task.mm.write(msg.name, &out.from[..n])?;
+        }
+        msg.namelen = out.from.len() as u32;
+    } else {
+        msg.namelen = 0;
+    }
     msg.controllen = out.control.len() as u64;
     msg.flags = out.msg_flags;
     task.mm.write_obj(addr, &msg)?;
@@ -521,32 +592,6 @@ pub fn sys_setsockopt(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let value = task.mm.read_vec(args.u64(3), len.min(64))?;
     sock.setsockopt(args.i32(1), args.i32(2), &value)?;
     Ok(0)
-}
-
-/// Copies an unnamed `AF_UNIX` address out, Linux's `move_addr_to_user`.
-fn put_unnamed_addr(task: &Task, addr: u64, len_addr: u64) -> SysResult {
-    let len: i32 = task.mm.read_obj(len_addr)?;
-    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
-    let family = (libc::AF_UNIX as u16).to_ne_bytes();
-    let n = len.min(family.len());
-    task.mm.write(addr, &family[..n])?;
-    task.mm.write_obj(len_addr, &UNNAMED_ADDR_LEN)?;
-    Ok(0)
-}
-
-/// getsockname(fd, addr, addrlen): sockets are unnamed until bind lands.
-pub fn sys_getsockname(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    sock_of(task, args.i32(0))?;
-    put_unnamed_addr(task, args.u64(1), args.u64(2))
-}
-
-/// getpeername(fd, addr, addrlen): ENOTCONN without a peer.
-pub fn sys_getpeername(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    let (_, sock) = sock_of(task, args.i32(0))?;
-    if !sock.is_connected() {
-        return Err(Errno::ENOTCONN);
-    }
-    put_unnamed_addr(task, args.u64(1), args.u64(2))
 }
 
 #[cfg(test)]

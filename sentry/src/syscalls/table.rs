@@ -4,7 +4,7 @@
 
 use super::{
     caps, creds, file, fileio, futex, identity, inotify, lock, mmap, mount, pipe, poll, process, rw, signal, socket,
-    thread, time, timer, xattr, Handler,
+    socket_name, thread, time, timer, xattr, Handler,
 };
 use syscalls::Errno;
 
@@ -325,29 +325,37 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_wait4 => partial(process::sys_wait4, "rusage is zeroed"),
         SYS_waitid => partial(process::sys_waitid, "rusage is zeroed"),
         SYS_setpgid => full(process::sys_setpgid),
-        // Sockets (socket.rs): unix domain sockets in the sentry.
+        // Sockets (socket.rs, socket_name.rs): unix domain sockets and
+        // loopback-only TCP/UDP, all in the sentry.
         SYS_socket => partial(
             socket::sys_socket,
-            "AF_UNIX only (other families EAFNOSUPPORT until networking); bind/connect/listen/accept are ENOSYS",
+            "AF_UNIX, and AF_INET/AF_INET6 TCP and UDP over loopback only; netlink, packet, raw EAFNOSUPPORT/EPROTONOSUPPORT",
         ),
         SYS_socketpair => partial(socket::sys_socketpair, "AF_UNIX only"),
-        SYS_sendto => partial(socket::sys_sendto, "unix sockets; addressed datagrams are ENOSYS; MSG_OOB EOPNOTSUPP"),
-        SYS_sendmsg => partial(socket::sys_sendmsg, "unix sockets; SCM_RIGHTS, SCM_CREDENTIALS; addressed datagrams are ENOSYS"),
-        SYS_recvfrom => partial(socket::sys_recvfrom, "unix sockets; MSG_OOB EOPNOTSUPP"),
-        SYS_recvmsg => partial(socket::sys_recvmsg, "unix sockets; SCM_RIGHTS, SCM_CREDENTIALS"),
+        SYS_sendto => partial(socket::sys_sendto, "MSG_OOB EOPNOTSUPP; UDP to a port nobody bound is dropped"),
+        SYS_sendmsg => partial(socket::sys_sendmsg, "SCM_RIGHTS, SCM_CREDENTIALS; MSG_OOB EOPNOTSUPP"),
+        SYS_recvfrom => partial(socket::sys_recvfrom, "MSG_OOB EOPNOTSUPP"),
+        SYS_recvmsg => partial(socket::sys_recvmsg, "SCM_RIGHTS, SCM_CREDENTIALS; no IP_PKTINFO/timestamps"),
         SYS_shutdown => full(socket::sys_shutdown),
         SYS_getsockopt => partial(
             socket::sys_getsockopt,
-            "SOL_SOCKET: TYPE, DOMAIN, PROTOCOL, ERROR, PEERCRED, SNDBUF, RCVBUF, PASSCRED, ACCEPTCONN, RCVTIMEO, SNDTIMEO",
+            "SOL_SOCKET core options; IP/IPV6/TCP/UDP options stored and reported, not acted on; no TCP_INFO",
         ),
         SYS_setsockopt => partial(
             socket::sys_setsockopt,
-            "SOL_SOCKET: PASSCRED, SNDBUF, RCVBUF, RCVTIMEO, SNDTIMEO; others ENOPROTOOPT",
+            "buffers, timeouts, PASSCRED act; REUSEADDR/REUSEPORT/V6ONLY affect binding; other known options stored only",
         ),
-        SYS_getsockname => partial(socket::sys_getsockname, "unnamed sockets only (bind is not implemented)"),
-        SYS_getpeername => partial(socket::sys_getpeername, "unnamed peers only"),
-        // bind, connect, listen, accept, accept4, sendmmsg, recvmmsg: ENOSYS
-        // until named sockets and networking land.
+        SYS_getsockname => full(socket_name::sys_getsockname),
+        SYS_getpeername => full(socket_name::sys_getpeername),
+        SYS_bind => partial(socket_name::sys_bind, "inet: loopback and wildcard addresses only (EADDRNOTAVAIL)"),
+        SYS_listen => partial(socket_name::sys_listen, "TCP backlogs never refuse connections"),
+        SYS_connect => partial(
+            socket_name::sys_connect,
+            "inet: loopback only (ENETUNREACH); connections complete at once",
+        ),
+        SYS_accept => full(socket_name::sys_accept),
+        SYS_accept4 => full(socket_name::sys_accept4),
+        // sendmmsg, recvmmsg: ENOSYS.
         _ => UNIMPLEMENTED,
     }
 }

@@ -84,7 +84,21 @@ pub fn net_dir(key: &str, owner: (u32, u32)) -> Arc<dyn Inode> {
     let mut entries: Vec<(&'static str, Arc<dyn Inode>)> =
         vec![("dev", ProcFile::fixed(&format!("{key}/dev"), NET_DEV))];
     for (name, header) in NET_TABLES {
-        entries.push((name, ProcFile::fixed(&format!("{key}/{name}"), header)));
+        let path = format!("{key}/{name}");
+        // The socket tables are generated from the live sockets.
+        let live: Option<fn() -> Vec<u8>> = match name {
+            "unix" => Some(crate::net::procnet::unix_table),
+            "tcp" => Some(|| crate::net::procnet::inet_table(true, false)),
+            "tcp6" => Some(|| crate::net::procnet::inet_table(true, true)),
+            "udp" => Some(|| crate::net::procnet::inet_table(false, false)),
+            "udp6" => Some(|| crate::net::procnet::inet_table(false, true)),
+            _ => None,
+        };
+        let node = match live {
+            Some(f) => ProcFile::node(&path, Attr::root(libc::S_IFREG | 0o444), Box::new(move || Ok(f()))),
+            None => ProcFile::fixed(&path, header),
+        };
+        entries.push((name, node));
     }
     ProcDir::node(
         key.to_string(),

@@ -303,13 +303,25 @@ fn sys_dir() -> Arc<dyn Inode> {
     );
     let net = dir(
         "sys/net",
-        vec![(
-            "core",
-            dir(
-                "sys/net/core",
-                vec![("somaxconn", fixed("sys/net/core/somaxconn", "4096\n"))],
+        vec![
+            (
+                "core",
+                dir(
+                    "sys/net/core",
+                    vec![("somaxconn", fixed("sys/net/core/somaxconn", "4096\n"))],
+                ),
             ),
-        )],
+            (
+                "ipv4",
+                dir(
+                    "sys/net/ipv4",
+                    vec![(
+                        "ip_local_port_range",
+                        fixed("sys/net/ipv4/ip_local_port_range", "32768\t60999\n"),
+                    )],
+                ),
+            ),
+        ],
     );
     dir(
         "sys",
