@@ -132,6 +132,8 @@ pub enum Command {
     Pause(cmd::pause::PauseArgs),
     /// Thaw a paused container.
     Resume(cmd::pause::PauseArgs),
+    /// Change the cgroup limits of a live container.
+    Update(cmd::update::UpdateArgs),
     /// Create and start a container (and wait for it unless --detach).
     Run(cmd::run::RunArgs),
     /// Print a container's OCI state.
@@ -186,6 +188,7 @@ fn main() -> ExitCode {
         Some(Command::Start(args)) => cmd::start::run(&cli.global, args),
         Some(Command::Pause(args)) => cmd::pause::pause(&cli.global, args),
         Some(Command::Resume(args)) => cmd::pause::resume(&cli.global, args),
+        Some(Command::Update(args)) => cmd::update::run(&cli.global, args),
         Some(Command::Run(args)) => cmd::run::run(&cli.global, args),
         Some(Command::State(args)) => cmd::state::run(&cli.global, args),
         Some(Command::Kill(args)) => cmd::kill::run(&cli.global, args),

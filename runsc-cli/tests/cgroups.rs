@@ -1,7 +1,8 @@
 //! Cgroups of an OCI container: `linux.resources.memory.limit` of 64 MiB
 //! stops a guest that allocates more (OOM kill or ENOMEM) while the host
 //! goes on, `pids.limit` is written, the cgroup is made under runsc's own
-//! and removed with the container, and `--ignore-cgroups` makes none.
+//! and removed with the container, `runsc update` changes a live
+//! container's limit, and `--ignore-cgroups` makes none.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -110,6 +111,29 @@ fn a_memory_limit_stops_a_guest_that_allocates_more() {
     assert_eq!(limit.trim(), (64u64 << 20).to_string());
     let procs = std::fs::read_to_string(cg.join("cgroup.procs")).unwrap();
     assert!(procs.lines().count() >= 2, "sentry and gofer in the cgroup: {procs}");
+    // `runsc update` changes the limit of the live container: from a flag,
+    // then from a resources document on stdin.
+    let out = runsc(&["update", "--memory", "96m", "hog"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let limit = std::fs::read_to_string(cg.join(cgroup_file)).unwrap();
+    assert_eq!(limit.trim(), (96u64 << 20).to_string());
+    let mut child = Command::new(RUNSC)
+        .arg("--root")
+        .arg(&state)
+        .args(["update", "--resources", "-", "hog"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!(r#"{{"memory": {{"limit": {}}}}}"#, 80u64 << 20).as_bytes(),
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    let limit = std::fs::read_to_string(cg.join(cgroup_file)).unwrap();
+    assert_eq!(limit.trim(), (80u64 << 20).to_string());
+    let out = runsc(&["update", "--memory", "lots", "hog"]);
+    assert_eq!(out.code, 125, "{out:?}");
     let out = runsc(&["delete", "--force", "hog"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(!cg.exists(), "{} left behind", cg.display());

@@ -185,6 +185,14 @@ fn docker_run_exec_stop_rm() {
     .stdout
         == "bg\n"));
 
+    // docker update reaches runsc update through the shim, which writes
+    // the new limit into the container's cgroup.
+    let out = run(d
+        .cmd()
+        .args(["update", "--memory", "100m", "--memory-swap", "200m", "rvisor-d"]));
+    assert_eq!(out.code, 0, "{out:?}\ncalls:\n{}", d.calls());
+    assert!(d.calls().contains(" update --resources - "), "{}", d.calls());
+
     let out = run(d.cmd().args(["stop", "-t", "20", "rvisor-d"]));
     assert_eq!(out.code, 0, "{out:?}");
     let out = run(d.cmd().args([

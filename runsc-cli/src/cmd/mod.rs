@@ -18,6 +18,7 @@ pub mod run;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod update;
 pub mod wait;
 
 use crate::error::CliError;

@@ -115,29 +115,51 @@ pub fn create(path: Option<&str>, id: &str, resources: Option<&LinuxResources>) 
             return Err(OciError::Usage(format!("cgroup {}: {e}", dir.display())));
         }
         cg.dirs.push(dir.clone());
-        for (ctrl, v1_file, v1_value, v2_file, v2_value) in &limits {
-            let (file, value) = match controller {
-                None if v2_file.is_empty() => continue,
-                None => (v2_file, v2_value),
-                Some(c) if c == *ctrl => (v1_file, v1_value),
-                Some(_) => continue,
-            };
-            if controller.is_none() {
-                // Delegate the controller to children of the parent first.
-                if let Some(parent) = dir.parent() {
-                    let _ = std::fs::write(parent.join("cgroup.subtree_control"), format!("+{ctrl}"));
-                }
-            }
-            if let Err(e) = std::fs::write(dir.join(file), value) {
-                cg.remove();
-                return Err(OciError::Usage(format!(
-                    "cgroup {}/{file} = {value}: {e}",
-                    dir.display()
-                )));
-            }
+        if let Err(e) = write_limits(&dir, controller, &limits) {
+            cg.remove();
+            return Err(e);
         }
     }
     Ok(cg)
+}
+
+/// Writes the limits that belong in `dir`, a v2 cgroup (`controller`
+/// `None`) or one of v1 controller `controller`.
+fn write_limits(dir: &Path, controller: Option<&str>, limits: &[Limit]) -> Result<(), OciError> {
+    for (ctrl, v1_file, v1_value, v2_file, v2_value) in limits {
+        let (file, value) = match controller {
+            None if v2_file.is_empty() => continue,
+            None => (v2_file, v2_value),
+            Some(c) if c == *ctrl => (v1_file, v1_value),
+            Some(_) => continue,
+        };
+        if controller.is_none() {
+            // Delegate the controller to children of the parent first.
+            if let Some(parent) = dir.parent() {
+                let _ = std::fs::write(parent.join("cgroup.subtree_control"), format!("+{ctrl}"));
+            }
+        }
+        std::fs::write(dir.join(file), value)
+            .map_err(|e| OciError::Usage(format!("cgroup {}/{file} = {value}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+/// `runsc update`: writes new limits into a container's existing cgroup
+/// directories (as recorded in its state). Only the limits given change.
+pub fn update(dirs: &[PathBuf], resources: &LinuxResources) -> Result<(), OciError> {
+    let limits = limits(Some(resources));
+    for dir in dirs {
+        // A v1 directory is /sys/fs/cgroup/<controller>/...; v2 has none.
+        let controller = dir
+            .strip_prefix(ROOT)
+            .ok()
+            .and_then(|rel| rel.components().next())
+            .and_then(|c| c.as_os_str().to_str())
+            .filter(|c| V1.contains(c));
+        write_limits(dir, controller, &limits)?;
+    }
+    Ok(())
 }
 
 /// One limit: the controller, then the v1 file and value, then the v2 ones.
