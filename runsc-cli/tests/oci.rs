@@ -580,4 +580,18 @@ fn preserved_fds_reach_the_init() {
     assert_eq!(out.code, 125, "{out:?}");
     assert!(out.stderr.contains("fd 4 is not open"), "{out:?}");
     nothing_left(&b, "p2");
+
+    // exec --preserve-fds: the same for a process started in a running
+    // container.
+    let b = Bundle::new("preserve-exec", &["sleep", "100"]);
+    std::fs::write(b.dir.0.join("in"), "exec fd 3\n").unwrap();
+    b.ok(&["run", "--detach", "p3"]);
+    let script = format!(
+        "exec '{RUNSC}' --root '{}' exec --preserve-fds 1 p3 sh -c 'read l <&3; echo \"got $l\"' 3<in",
+        b.state.display()
+    );
+    let out = common::run(Command::new("sh").arg("-c").arg(&script).current_dir(&b.dir.0));
+    assert_eq!((out.code, out.stdout.as_str()), (0, "got exec fd 3\n"), "{out:?}");
+    b.ok(&["delete", "--force", "p3"]);
+    nothing_left(&b, "p3");
 }

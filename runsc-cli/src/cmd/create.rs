@@ -329,7 +329,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
 
 /// This process's fds 3 .. 3+`count`-1 (`--preserve-fds`), each checked
 /// to be open. They stay open (and ours) until the sentry has them.
-fn preserved_fds(count: u32) -> Result<Vec<std::os::fd::BorrowedFd<'static>>, CliError> {
+pub fn preserved_fds(count: u32) -> Result<Vec<std::os::fd::BorrowedFd<'static>>, CliError> {
     let last = 3i32
         .checked_add_unsigned(count)
         .filter(|&end| end <= 3 + 1024)

@@ -16,7 +16,7 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use oci_spec::runtime::Process;
 use sentry::control::protocol::{self, ExecRequest, Request, Response};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 /// Signals relayed to the exec'd process (^Z only when our terminal sent it).
@@ -68,6 +68,9 @@ pub struct ExecArgs {
     /// Start the process with no_new_privs set.
     #[arg(long)]
     pub no_new_privs: bool,
+    /// Pass this process's fds 3 .. 3+N-1 to the process as its fds 3, ...
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
     /// The container id.
     #[arg(value_name = "ID")]
     pub id: String,
@@ -100,11 +103,18 @@ pub fn run(global: &GlobalFlags, args: ExecArgs) -> Result<u8, CliError> {
         // `runsc exec -t` on a terminal: the process shares ours.
         (true, None) | (false, None) => None,
     };
+    if args.preserve_fds as usize > protocol::MAX_FDS - 3 {
+        return Err(OciError::Usage(format!("--preserve-fds {}: too many", args.preserve_fds)).into());
+    }
+    let preserved: Vec<RawFd> = super::create::preserved_fds(args.preserve_fds)?
+        .iter()
+        .map(|fd| fd.as_raw_fd())
+        .collect();
     if !args.detach {
         if let Some(path) = &args.pid_file {
             super::create::write_pid_file(path, std::process::id() as i32)?;
         }
-        return attach(&dir, &args.id, req, None, pty);
+        return attach(&dir, &args.id, req, None, pty, &preserved);
     }
     // --detach: a forked child stays attached; the parent returns once the
     // process started (or reports why it did not).
@@ -114,7 +124,7 @@ pub fn run(global: &GlobalFlags, args: ExecArgs) -> Result<u8, CliError> {
         nix::unistd::ForkResult::Child => {
             drop(ready_r);
             let _ = nix::unistd::setsid();
-            let code = match attach(&dir, &args.id, req, Some(ready_w), pty) {
+            let code = match attach(&dir, &args.id, req, Some(ready_w), pty, &preserved) {
                 Ok(code) => code,
                 Err(_) => crate::error::EXIT_RUNTIME_ERROR,
             };
@@ -228,12 +238,14 @@ fn build_request(args: &ExecArgs, bundle: &Path) -> Result<(ExecRequest, bool), 
 /// With `pty` (the replica of the process's terminal) this process makes
 /// it its controlling terminal, so that the signals its line discipline
 /// generates come here and go on to the guest's foreground group on it.
+/// `preserved` follow stdio (`--preserve-fds`).
 fn attach(
     dir: &Path,
     id: &str,
     req: ExecRequest,
     ready: Option<OwnedFd>,
     pty: Option<OwnedFd>,
+    preserved: &[RawFd],
 ) -> Result<u8, CliError> {
     let mut set = SigSet::empty();
     for sig in RELAYED {
@@ -251,17 +263,18 @@ fn attach(
         }
         .into()
     };
-    let stdio = match &pty {
-        Some(replica) => [replica.as_raw_fd(); 3],
-        None => [0, 1, 2],
+    let mut fds: Vec<RawFd> = match &pty {
+        Some(replica) => vec![replica.as_raw_fd(); 3],
+        None => vec![0, 1, 2],
     };
+    fds.extend_from_slice(preserved);
     let rdev = pty.as_ref().and_then(|r| {
         if let Err(e) = console::make_controlling(r.as_raw_fd()) {
             tracing::debug!("exec terminal: {e}");
         }
         console::rdev(r.as_raw_fd())
     });
-    let (reply, conn) = match control::request_on(dir, &Request::Exec(req), &stdio, None) {
+    let (reply, conn) = match control::request_on(dir, &Request::Exec(req), &fds, None) {
         Ok(r) => r,
         Err(e) => return Err(fail(e.to_string(), ready)),
     };

@@ -36,7 +36,9 @@ pub(super) fn exec(
     if kernel.init_exit.lock().map(|e| e.is_some()).unwrap_or(true) {
         return error("the container has stopped".into());
     }
-    if fds.len() != 3 {
+    // Stdio, then any fds the caller preserves (`exec --preserve-fds`):
+    // the process gets them as 0, 1, 2, 3, ...
+    if fds.len() < 3 {
         return error(format!("exec needs 3 stdio fds, got {}", fds.len()));
     }
     let stderr = fds.get(2).and_then(|fd| fd.try_clone().ok());

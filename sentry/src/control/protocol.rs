@@ -12,7 +12,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 /// The largest record either side accepts (argv and env of an exec).
 pub const MAX_MESSAGE: usize = 256 << 10;
 /// The most fds one record may carry.
-pub const MAX_FDS: usize = 8;
+pub const MAX_FDS: usize = 64;
 
 /// A request from the CLI.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
