@@ -185,6 +185,13 @@ fn docker_run_exec_stop_rm() {
     .stdout
         == "bg\n"));
 
+    // docker top lists the sandbox's host processes (runsc ps --format
+    // json gives host pids, which dockerd finds in the host's `ps`).
+    let out = run(d.cmd().args(["top", "rvisor-d"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("runsc-sandbox"), "{out:?}");
+    assert!(out.stdout.lines().count() >= 3, "{out:?}");
+
     // docker update reaches runsc update through the shim, which writes
     // the new limit into the container's cgroup.
     let out = run(d

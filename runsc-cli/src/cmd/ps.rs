@@ -1,5 +1,10 @@
-//! `runsc ps ID`: the container's processes, as the sentry sees them
-//! (sandbox pids; the guest's processes have no host pids of their own).
+//! `runsc ps ID`: the container's processes. The table shows them as the
+//! sentry sees them (sandbox pids and commands). `--format json` prints
+//! host pids, as runc does, because its callers (containerd's shim for
+//! `docker top`) look them up in the host's process table: the processes
+//! of the container's cgroup (sentry, gofer, stubs), or the sentry and the
+//! gofer without one. Sandbox pids there would name unrelated host
+//! processes.
 
 use super::list::ListFormat;
 use crate::error::CliError;
@@ -23,7 +28,7 @@ pub struct PsArgs {
 pub fn run(global: &GlobalFlags, args: PsArgs) -> Result<u8, CliError> {
     super::create::init_logging(global)?;
     let root = state::root_dir(global.root.as_deref());
-    let (_, dir) = oci::current(&root, &args.id)?;
+    let (st, dir) = oci::current(&root, &args.id)?;
     let processes = match control::request(&dir, &Request::Ps, None) {
         Ok(Response::Processes { processes }) => processes,
         Ok(other) => {
@@ -43,7 +48,7 @@ pub fn run(global: &GlobalFlags, args: PsArgs) -> Result<u8, CliError> {
     };
     match args.format {
         ListFormat::Json => {
-            let pids: Vec<i32> = processes.iter().map(|p| p.pid).collect();
+            let pids = host_pids(&st.sandbox);
             println!("{}", serde_json::to_string(&pids)?);
         }
         ListFormat::Table => {
@@ -54,4 +59,20 @@ pub fn run(global: &GlobalFlags, args: PsArgs) -> Result<u8, CliError> {
         }
     }
     Ok(0)
+}
+
+/// The host pids of a sandbox: its cgroup's processes, else the sentry
+/// and the gofer.
+fn host_pids(sandbox: &state::SandboxPids) -> Vec<i32> {
+    let from_cgroup = sandbox.cgroups.first().and_then(|dir| {
+        let procs = std::fs::read_to_string(std::path::Path::new(dir).join("cgroup.procs")).ok()?;
+        let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        (!pids.is_empty()).then_some(pids)
+    });
+    from_cgroup.unwrap_or_else(|| {
+        [sandbox.sentry_pid, sandbox.gofer_pid]
+            .into_iter()
+            .filter(|&p| p > 0)
+            .collect()
+    })
 }
