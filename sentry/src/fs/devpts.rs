@@ -94,6 +94,41 @@ pub fn release_host_terminal(index: u32) {
     }
 }
 
+/// The sandbox's devpts table, if a sandbox devfs was made.
+fn sandbox_table() -> Option<Arc<PtsTable>> {
+    SANDBOX_PTS.lock().ok()?.as_ref()?.upgrade()
+}
+
+/// Opens a ptmx device node (5:2) found anywhere: a new pair in the
+/// sandbox's devpts, its master stat-ing as `stat` (the node's).
+pub fn open_sandbox_ptmx(stat: Stat) -> Result<Box<dyn FileOps>, Errno> {
+    let table = sandbox_table().ok_or(Errno::ENODEV)?;
+    open_master(&table, stat)
+}
+
+/// Opens a pty replica device node (136:`index`) found anywhere: pair
+/// `index` of the sandbox's devpts (its file stat-ing as `stat`), or the
+/// host terminal shown there as `index`; EIO when there is none, as
+/// Linux's pty lookup answers.
+pub fn open_sandbox_pty(index: u32, flags: i32, stat: Stat) -> Result<Box<dyn FileOps>, Errno> {
+    let table = sandbox_table().ok_or(Errno::EIO)?;
+    if let Some(pty) = table.get(index) {
+        return open_replica(&pty, flags, Some(stat));
+    }
+    let fd = table.lock().host.get(&index).map(|t| t.fd.clone()).ok_or(Errno::EIO)?;
+    let dup = fd.try_clone().map_err(Errno::from)?;
+    Ok(Box::new(super::host::HostFile::new(dup)))
+}
+
+/// A new master of `table` whose file stats as `stat`, owned by the caller.
+fn open_master(table: &Arc<PtsTable>, stat: Stat) -> Result<Box<dyn FileOps>, Errno> {
+    let uid = crate::kernel::current_task()
+        .map(|t| t.proc.snapshot().creds.fsuid)
+        .unwrap_or(0);
+    let pty = table.new_pty(uid)?;
+    Ok(Box::new(MasterFile::new(pty, stat)))
+}
+
 /// The pairs of one devpts instance.
 pub struct PtsTable {
     dev: u64,
@@ -165,12 +200,6 @@ impl DevPts {
         if let Ok(mut s) = SANDBOX_PTS.lock() {
             *s = Some(Arc::downgrade(&self.table));
         }
-    }
-
-    /// A ptmx node on device `dev` (for /dev/ptmx in devfs) that opens
-    /// masters of this instance.
-    pub fn ptmx_node(&self, dev: u64) -> Arc<dyn Inode> {
-        PtmxNode::new(dev, Arc::downgrade(&self.table))
     }
 }
 
@@ -281,11 +310,7 @@ impl Inode for PtmxNode {
 
     fn open(&self, _flags: i32) -> Result<Box<dyn FileOps>, Errno> {
         let table = self.table.upgrade().ok_or(Errno::ENODEV)?;
-        let uid = crate::kernel::current_task()
-            .map(|t| t.proc.snapshot().creds.fsuid)
-            .unwrap_or(0);
-        let pty = table.new_pty(uid)?;
-        Ok(Box::new(MasterFile::new(pty, self.stat)))
+        open_master(&table, self.stat)
     }
 }
 

@@ -626,8 +626,9 @@ impl Inode for GoferInode {
 
     fn open(&self, flags: i32) -> Result<Box<dyn FileOps>, Errno> {
         match self.fmt {
-            // Device nodes of the image are never opened on the host.
-            libc::S_IFCHR | libc::S_IFBLK => return Err(Errno::EACCES),
+            // Device nodes of the image are never opened on the host: their
+            // numbers lead to the sentry's own devices.
+            libc::S_IFCHR | libc::S_IFBLK => return super::dev::open_device_stat(self.stat()?, flags),
             libc::S_IFSOCK => return Err(Errno::ENXIO),
             _ => {}
         }

@@ -221,7 +221,7 @@ pub fn apply_boot_mounts(vfs: &Vfs, specs: &[MountSpec], binds: Vec<OwnedFd>) ->
                 // The sandbox's own /dev, /proc, /sys and /dev/pts stand in
                 // for the OCI spec's: only their flags are taken.
                 let builtin = match kind {
-                    MountKind::Tmpfs => is_mount_of(&at, "devtmpfs"),
+                    MountKind::Tmpfs => is_mount_of(&at, "tmpfs") && at.path() == b"/dev",
                     MountKind::Proc => is_mount_of(&at, "proc"),
                     MountKind::Sysfs => is_mount_of(&at, "sysfs"),
                     MountKind::Devpts => true,

@@ -751,6 +751,10 @@ impl Inode for OvNode {
         if self.fmt == libc::S_IFIFO {
             return super::fifo::open((self.fs()?.dev, self.ino), flags, node);
         }
+        if self.fmt == libc::S_IFCHR || self.fmt == libc::S_IFBLK {
+            // Upper or lower, a device node is only its number.
+            return super::dev::open_device(node, flags);
+        }
         if self.fmt == libc::S_IFREG {
             let writing = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
             if writing {
@@ -822,6 +826,23 @@ impl Inode for OvNode {
             return Err(Errno::EPERM);
         }
         let node = self.add_upper(name, fmt | (mode & 0o7777), owner, UpperData::None)?;
+        Ok(node)
+    }
+
+    fn mknod_device(&self, name: &[u8], mode: u32, owner: (u32, u32), rdev: u64) -> Result<Arc<dyn Inode>, Errno> {
+        let fmt = mode & libc::S_IFMT;
+        if fmt != libc::S_IFCHR && fmt != libc::S_IFBLK {
+            return Err(Errno::EINVAL);
+        }
+        // Born in the upper layer: attributes only, the number in its meta.
+        let inner = self.fs()?;
+        let node = OvNode::new_upper(&inner, fmt | (mode & 0o7777), owner, UpperData::None);
+        if let Some(up) = node.state().upper.as_mut() {
+            up.meta.rdev = rdev;
+        }
+        let _ns = inner.ns();
+        self.bind_new(name, node.clone(), inner.next_seq())?;
+        self.touch_dir(0)?;
         Ok(node)
     }
 

@@ -1,4 +1,5 @@
-//! tmpfs: the in-sentry memory filesystem, mounted at /dev/shm (where
+//! tmpfs: the in-sentry memory filesystem, mounted at /dev (with device
+//! nodes, see `fs::dev`), at /dev/shm (where
 //! POSIX shared memory and named semaphores live), by `mount -t tmpfs`, by
 //! the boot mount list (OCI `tmpfs` mounts, `runsc do --tmpfs`) and, in a
 //! variant of its own type, as mqueue.
@@ -235,6 +236,8 @@ enum Data {
     Symlink(Vec<u8>),
     /// A FIFO or socket node (no contents of its own).
     Special,
+    /// A character or block device node: its device number.
+    Device(u64),
 }
 
 /// The attributes the sentry keeps (a file's size is the memfd's).
@@ -634,6 +637,7 @@ impl Inode for TmpNode {
             }
             Data::Symlink(target) => st.st_size = target.len() as i64,
             Data::Special => {}
+            Data::Device(rdev) => st.st_rdev = *rdev,
         }
         Ok(st)
     }
@@ -698,6 +702,8 @@ impl Inode for TmpNode {
             }
             // Opening a socket node is ENXIO, as in Linux.
             Data::Special => return Err(Errno::ENXIO),
+            // Devices are the sentry's (the VFS has checked `nodev`).
+            Data::Device(_) => return super::dev::open_device(node, flags),
             Data::Dir => return Err(Errno::EISDIR),
             Data::Symlink(_) => return Err(Errno::ELOOP),
         }
@@ -760,6 +766,15 @@ impl Inode for TmpNode {
             _ => return Err(Errno::EPERM),
         }
         let node = self.add_node(name, mode & (libc::S_IFMT | 0o7777), owner, Data::Special)?;
+        Ok(node)
+    }
+
+    fn mknod_device(&self, name: &[u8], mode: u32, owner: (u32, u32), rdev: u64) -> Result<Arc<dyn Inode>, Errno> {
+        let fmt = mode & libc::S_IFMT;
+        if fmt != libc::S_IFCHR && fmt != libc::S_IFBLK {
+            return Err(Errno::EINVAL);
+        }
+        let node = self.add_node(name, fmt | (mode & 0o7777), owner, Data::Device(rdev))?;
         Ok(node)
     }
 
@@ -1307,5 +1322,42 @@ mod tests {
         // Hard links to special nodes work too.
         root.link(b"p2", &fifo).unwrap();
         assert_eq!(fifo.stat().unwrap().st_nlink, 2);
+    }
+
+    #[test]
+    fn device_nodes_keep_rdev_and_open_through_the_registry() {
+        use crate::vfs::inode::makedev;
+        let fs = TmpFs::new();
+        let root = fs.root();
+        let null = root
+            .mknod_device(b"n", libc::S_IFCHR | 0o620, (3, 4), makedev(1, 3))
+            .unwrap();
+        let st = null.stat().unwrap();
+        assert_eq!(
+            (st.st_mode, st.st_rdev, st.st_uid),
+            (libc::S_IFCHR | 0o620, makedev(1, 3), 3)
+        );
+        assert_eq!(root.readdir(0, 10).unwrap()[0].dtype, libc::DT_CHR);
+        let f = null.open(libc::O_RDWR).unwrap();
+        assert_eq!(f.write(b"xyz", 0, false), Ok(3));
+        let mut b = [1u8; 4];
+        assert_eq!(f.read(&mut b, 0, false), Ok(0));
+        let disk = root
+            .mknod_device(b"sda", libc::S_IFBLK | 0o600, (0, 0), makedev(8, 0))
+            .unwrap();
+        assert_eq!(disk.stat().unwrap().st_mode & libc::S_IFMT, libc::S_IFBLK);
+        assert_eq!(disk.open(libc::O_RDONLY).err(), Some(Errno::ENXIO));
+        let mem = root
+            .mknod_device(b"mem", libc::S_IFCHR | 0o600, (0, 0), makedev(1, 1))
+            .unwrap();
+        assert_eq!(mem.open(libc::O_RDONLY).err(), Some(Errno::ENXIO));
+        assert_eq!(
+            root.mknod_device(b"n", libc::S_IFCHR, (0, 0), 0).err(),
+            Some(Errno::EEXIST)
+        );
+        assert_eq!(
+            root.mknod_device(b"x", libc::S_IFIFO, (0, 0), 0).err(),
+            Some(Errno::EINVAL)
+        );
     }
 }

@@ -534,7 +534,7 @@ pub fn sys_mkdirat(task: &mut Task, args: &SyscallArgs) -> SysResult {
     do_mkdir(task, args.i32(0), args.u64(1), args.u32(2))
 }
 
-fn do_mknod(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
+fn do_mknod(task: &Task, dirfd: i32, path_addr: u64, mode: u32, dev: u32) -> SysResult {
     let path = task.mm.read_path(path_addr)?;
     let fmt = mode & libc::S_IFMT;
     match fmt {
@@ -543,12 +543,19 @@ fn do_mknod(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
         _ => return Err(Errno::EINVAL),
     }
     let p = create_at(task, dirfd, &path)?;
-    if fmt == libc::S_IFCHR || fmt == libc::S_IFBLK {
-        return Err(Errno::EPERM);
-    }
     let owner = new_owner(&task.creds, &p.parent)?;
     let perm = mode & 0o7777 & !task.fs.umask;
-    if fmt == libc::S_IFIFO || fmt == libc::S_IFSOCK {
+    if fmt == libc::S_IFCHR || fmt == libc::S_IFBLK {
+        // The kernel's 32-bit encoding agrees with glibc's in those bits.
+        let (ma, mi) = (vfs::inode::major(u64::from(dev)), vfs::inode::minor(u64::from(dev)));
+        let rdev = vfs::inode::makedev(ma, mi);
+        // A whiteout (character device 0:0) needs no privilege, as in Linux.
+        let whiteout = fmt == libc::S_IFCHR && rdev == 0;
+        if !whiteout && !task.creds.has_cap(caps::CAP_MKNOD) {
+            return Err(Errno::EPERM);
+        }
+        p.parent.inode().mknod_device(&p.last, fmt | perm, owner, rdev)?;
+    } else if fmt == libc::S_IFIFO || fmt == libc::S_IFSOCK {
         p.parent.inode().mknod(&p.last, fmt | perm, owner)?;
     } else {
         p.parent.inode().create(&p.last, perm, owner)?;
@@ -559,12 +566,12 @@ fn do_mknod(task: &Task, dirfd: i32, path_addr: u64, mode: u32) -> SysResult {
 
 /// `mknod(path, mode, dev)`.
 pub fn sys_mknod(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    do_mknod(task, libc::AT_FDCWD, args.u64(0), args.u32(1))
+    do_mknod(task, libc::AT_FDCWD, args.u64(0), args.u32(1), args.u32(2))
 }
 
 /// `mknodat(dirfd, path, mode, dev)`.
 pub fn sys_mknodat(task: &mut Task, args: &SyscallArgs) -> SysResult {
-    do_mknod(task, args.i32(0), args.u64(1), args.u32(2))
+    do_mknod(task, args.i32(0), args.u64(1), args.u32(2), args.u32(3))
 }
 
 fn do_symlink(task: &Task, target_addr: u64, dirfd: i32, path_addr: u64) -> SysResult {

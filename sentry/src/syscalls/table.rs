@@ -122,8 +122,8 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_truncate => partial(file::sys_truncate, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_ftruncate => partial(file::sys_ftruncate, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
         SYS_utimensat => partial(file::sys_utimensat, "on the overlay root and /dev/shm; EROFS with --overlay2=none (no gofer write path yet)"),
-        SYS_mknod => partial(file::sys_mknod, "regular files, FIFOs and socket nodes; device nodes are EPERM"),
-        SYS_mknodat => partial(file::sys_mknodat, "regular files, FIFOs and socket nodes; device nodes are EPERM"),
+        SYS_mknod => partial(file::sys_mknod, "device nodes (CAP_MKNOD) only on tmpfs and the overlay root, and open only the sentry's emulated devices (others ENXIO)"),
+        SYS_mknodat => partial(file::sys_mknodat, "device nodes (CAP_MKNOD) only on tmpfs and the overlay root, and open only the sentry's emulated devices (others ENXIO)"),
         // Copies between files, memfd and read-ahead hints (fileio.rs).
         SYS_sendfile => partial(fileio::sys_sendfile, "generic copy through the sentry in 64 KiB chunks"),
         SYS_copy_file_range => partial(fileio::sys_copy_file_range, "generic copy through the sentry; never EXDEV"),

@@ -80,9 +80,18 @@ pub trait Inode: Send + Sync {
     }
 
     /// Creates the special file `name`: `mode` holds the type (`S_IFIFO`,
-    /// `S_IFSOCK`; device nodes are refused by the caller) and permission
-    /// bits (see [`create`](Inode::create)).
+    /// `S_IFSOCK`; device nodes are [`mknod_device`](Inode::mknod_device))
+    /// and permission bits (see [`create`](Inode::create)).
     fn mknod(&self, _name: &[u8], _mode: u32, _owner: (u32, u32)) -> Result<Arc<dyn Inode>, Errno> {
+        Err(Errno::EPERM)
+    }
+
+    /// Creates the device node `name`: `mode` holds the type (`S_IFCHR`,
+    /// `S_IFBLK`) and permission bits, `rdev` the device number
+    /// ([`makedev`]). The caller has checked CAP_MKNOD; filesystems that
+    /// cannot keep device nodes refuse. Opening one goes through
+    /// `fs::dev::open_device`.
+    fn mknod_device(&self, _name: &[u8], _mode: u32, _owner: (u32, u32), _rdev: u64) -> Result<Arc<dyn Inode>, Errno> {
         Err(Errno::EPERM)
     }
 

@@ -277,7 +277,7 @@ const DEVPTS_FLAGS: u32 = flags::NOSUID | flags::NOEXEC | flags::RELATIME;
 
 impl Vfs {
     /// The sandbox's VFS over the gofer's root (`--overlay2=none`), with
-    /// devfs at /dev, shm at /dev/shm, procfs at /proc and sysfs at /sys.
+    /// devfs (a tmpfs) at /dev, shm at /dev/shm, procfs at /proc and sysfs at /sys.
     /// The root writes through to the host (the gofer runs read-write)
     /// unless `read_only` (OCI `root.readonly`).
     pub fn new(gofer: Arc<gofer::client::Client>, read_only: bool) -> Result<Arc<Vfs>, Errno> {
@@ -319,7 +319,7 @@ impl Vfs {
             dentry: root_mount.root.clone(),
         };
         let mut mounts = Vec::new();
-        let devfs = DevFs::new();
+        let devfs = DevFs::new()?;
         let subs: [SubMount; 3] = [
             (b"dev", devfs.root(), devfs.clone(), false),
             {
@@ -335,7 +335,8 @@ impl Vfs {
             let mountpoint = Self::mountpoint(&root_mount.root, name)?;
             mountpoint.set_mountpoint();
             let (fstype, extra) = match name {
-                b"dev" => ("devtmpfs", DEV_FLAGS),
+                // A tmpfs, as runc's /dev.
+                b"dev" => ("tmpfs", DEV_FLAGS),
                 b"proc" => ("proc", PROC_FLAGS),
                 _ => ("sysfs", PROC_FLAGS),
             };
@@ -369,12 +370,27 @@ impl Vfs {
         pts_point.set_mountpoint();
         mounts.push(Mount::new(
             Dentry::new_root(pts.root()),
-            Some((dev_mount, pts_point)),
+            Some((dev_mount.clone(), pts_point)),
             DEVPTS_FLAGS,
-            pts,
+            pts.clone(),
             "devpts",
             "devpts",
         ));
+        // The console (the sentry's terminal) mounted on the file
+        // /dev/console, as runc bind-mounts the console replica there.
+        if let Some(console) = devfs.console() {
+            let file = dev_mount.root.lookup(&[b"console"])?.ok_or(Errno::EIO)?;
+            let point = dev_mount.root.replace(b"console", file.inode.clone());
+            point.set_mountpoint();
+            mounts.push(Mount::new(
+                Dentry::new_root(console),
+                Some((dev_mount, point)),
+                DEVPTS_FLAGS,
+                pts,
+                "devpts",
+                "devpts",
+            ));
+        }
         Ok(Arc::new(Vfs {
             root: root_loc,
             mounts: RwLock::new(mounts),
