@@ -9,6 +9,7 @@ pub mod creds;
 pub mod file;
 pub mod fileio;
 pub mod futex;
+mod hostinet;
 pub mod identity;
 pub mod inotify;
 pub mod lock;
