@@ -14,6 +14,7 @@ pub mod identity;
 pub mod inotify;
 pub mod lock;
 pub mod mmap;
+pub mod mmsg;
 pub mod mount;
 pub mod pipe;
 pub mod poll;

@@ -355,7 +355,11 @@ pub fn lookup(nr: u64) -> Entry {
         ),
         SYS_accept => full(socket_name::sys_accept),
         SYS_accept4 => full(socket_name::sys_accept4),
-        // sendmmsg, recvmmsg: ENOSYS.
+        SYS_sendmmsg => partial(super::mmsg::sys_sendmmsg, "a loop of sendmsg"),
+        SYS_recvmmsg => partial(
+            super::mmsg::sys_recvmmsg,
+            "a loop of recvmsg; the timeout is checked between datagrams and not written back",
+        ),
         _ => UNIMPLEMENTED,
     }
 }

@@ -441,7 +441,9 @@ impl HostSocket {
         Ok(Received {
             len: n,
             from: name[..(msg.msg_namelen as usize).min(SOCKADDR_MAX)].to_vec(),
-            flags: msg.msg_flags & !libc::MSG_CTRUNC,
+            // MSG_CTRUNC stays: the host had control messages (an
+            // IP_RECVERR error queue entry) that are not forwarded.
+            flags: msg.msg_flags,
         })
     }
 

@@ -4,7 +4,8 @@
 //! is ENOPROTOOPT. Left out on purpose: options that need capabilities the
 //! sentry does not hold (SO_MARK, SO_BINDTODEVICE, IP_TRANSPARENT...),
 //! options that make the host attach ancillary data or error queues the
-//! sentry does not forward (SO_TIMESTAMP*, IP_PKTINFO, IP_RECVERR, ...),
+//! sentry does not forward (SO_TIMESTAMP*, IP_PKTINFO, ...; IP_RECVERR is
+//! the exception, see below),
 //! and anything that attaches programs (SO_ATTACH_FILTER/BPF).
 //!
 //! The same list pins the host `setsockopt`/`getsockopt` calls of the
@@ -79,6 +80,10 @@ pub const PASSTHROUGH: &[(i32, i32, Access)] = {
         (libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, W),
         (libc::IPPROTO_IP, libc::IP_DROP_MEMBERSHIP, W),
         (libc::IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, W),
+        // glibc's resolver fails without it; the error queue it fills is
+        // read without its control messages (MSG_CTRUNC).
+        (libc::IPPROTO_IP, libc::IP_RECVERR, W),
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVERR, W),
         (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, W),
         (libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, W),
         (libc::IPPROTO_IPV6, libc::IPV6_TCLASS, W),
