@@ -232,7 +232,7 @@ impl HostSocket {
         let timeout = self.state().sndtimeo;
         let deadline = timeout.map(|d| Instant::now() + d);
         let r = block_until(&[&self.queue], deadline, || {
-            let ev = self.poll_now((libc::POLLOUT | libc::POLLERR | libc::POLLHUP) as i16);
+            let ev = self.poll_now(libc::POLLOUT | libc::POLLERR | libc::POLLHUP);
             (ev != 0).then_some(())
         });
         match r {
@@ -630,5 +630,93 @@ pub fn loopback_up() -> Result<(), Errno> {
 pub fn allow_low_ports() {
     if let Err(e) = std::fs::write("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0\n") {
         tracing::debug!("hostinet: ip_unprivileged_port_start: {e}");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::net::addr::SockAddr;
+
+    const ME: Ucred = Ucred { pid: 1, uid: 0, gid: 0 };
+
+    fn tcp() -> Arc<HostSocket> {
+        HostSocket::new(libc::AF_INET, libc::SOCK_STREAM, ME).unwrap()
+    }
+
+    fn v4(s: &str) -> Vec<u8> {
+        SockAddr::V4(s.parse().unwrap()).to_bytes()
+    }
+
+    #[test]
+    fn tcp_connection_with_blocking_calls_woken_by_the_poller() {
+        let l = tcp();
+        l.bind(&v4("127.0.0.1:0"), false).unwrap();
+        l.listen(4).unwrap();
+        let name = l.sockname().unwrap();
+        let c = tcp();
+        assert_eq!(c.connect(&name, true), Err(Errno::EINPROGRESS));
+        c.connect(&name, false).unwrap();
+        let (s, peer) = l.accept(false, ME).unwrap();
+        assert_eq!(peer, c.sockname().unwrap());
+        // A blocked receive is woken by the poller thread when data arrives.
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 8];
+            let r = s.recv(&mut buf, libc::MSG_WAITALL, false).unwrap();
+            (buf[..r.len].to_vec(), s)
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(c.send(b"abcd", None, 0, false), Ok(4));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(c.send(b"efgh", None, 0, false), Ok(4));
+        let (got, _server) = reader.join().unwrap();
+        assert_eq!(got, b"abcdefgh");
+        // The timeout is the sentry's: EAGAIN once it passed.
+        let mut tv = [0u8; 16];
+        tv[8..].copy_from_slice(&40_000i64.to_ne_bytes());
+        c.setsockopt(libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv).unwrap();
+        assert_eq!(c.getsockopt(libc::SOL_SOCKET, libc::SO_RCVTIMEO, 16).unwrap(), tv);
+        let start = Instant::now();
+        let mut buf = [0u8; 4];
+        assert_eq!(c.recv(&mut buf, 0, false).err(), Some(Errno::EAGAIN));
+        assert!(start.elapsed() >= Duration::from_millis(40));
+    }
+
+    #[test]
+    fn options_and_ports_are_vetted() {
+        let s = tcp();
+        s.setsockopt(libc::IPPROTO_TCP, libc::TCP_NODELAY, &1i32.to_ne_bytes())
+            .unwrap();
+        let v = s.getsockopt(libc::IPPROTO_TCP, libc::TCP_NODELAY, 4).unwrap();
+        assert_eq!(i32::from_ne_bytes(v[..4].try_into().unwrap()), 1);
+        let ty = s.getsockopt(libc::SOL_SOCKET, libc::SO_TYPE, 4).unwrap();
+        assert_eq!(ty, libc::SOCK_STREAM.to_ne_bytes());
+        assert_eq!(
+            s.setsockopt(libc::SOL_SOCKET, libc::SO_TYPE, &1i32.to_ne_bytes()),
+            Err(Errno::ENOPROTOOPT)
+        );
+        assert_eq!(
+            s.setsockopt(libc::SOL_SOCKET, libc::SO_DEBUG, &1i32.to_ne_bytes()),
+            Err(Errno::ENOPROTOOPT)
+        );
+        // A guest without CAP_NET_BIND_SERVICE cannot take a low port.
+        assert_eq!(s.bind(&v4("127.0.0.1:80"), false), Err(Errno::EACCES));
+        assert_eq!(s.bind(&[0u8; 129], true), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn udp_datagrams_carry_their_source() {
+        let a = HostSocket::new(libc::AF_INET, libc::SOCK_DGRAM, ME).unwrap();
+        let b = HostSocket::new(libc::AF_INET, libc::SOCK_DGRAM, ME).unwrap();
+        a.bind(&v4("127.0.0.1:0"), false).unwrap();
+        b.bind(&v4("127.0.0.1:0"), false).unwrap();
+        let to = a.sockname().unwrap();
+        assert_eq!(b.send(b"datagram", Some(&to), 0, false), Ok(8));
+        let mut buf = [0u8; 4];
+        let r = a.recv(&mut buf, libc::MSG_TRUNC, false).unwrap();
+        assert_eq!((r.len, &buf), (8, b"data"));
+        assert!(r.flags & libc::MSG_TRUNC != 0);
+        assert_eq!(r.from, b.sockname().unwrap());
     }
 }
