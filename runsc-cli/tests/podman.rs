@@ -260,3 +260,31 @@ fn podman_run_and_exec_interactive_under_tmux() {
         tools::interactive_shell_session(tag, &podman(&command), tag == "run");
     }
 }
+
+#[test]
+fn podman_host_network_reaches_a_host_server() {
+    let Some(p) = Podman::new("hostnet") else { return };
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = l.accept().unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        let mut buf = [0u8; 64];
+        let n = c.read(&mut buf).unwrap();
+        c.write_all(b"host says hi\n").unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    // runsc's own --network=host (passed by podman on every call) with
+    // podman's host network: the container's TCP socket is a host socket.
+    let out = run(p
+        .cmd()
+        .args(["--runtime-flag", "network=host", "run", "--network", "host"])
+        .args(ULIMITS)
+        .args(["--rm", "rvisor-busybox", "sh", "-c"])
+        .arg(format!("echo from-podman | busybox nc 127.0.0.1 {port}")));
+    assert_eq!(out.code, 0, "{out:?}\ncalls:\n{}", p.calls());
+    assert_eq!(out.stdout, "host says hi\n", "{out:?}");
+    assert_eq!(server.join().unwrap(), "from-podman\n");
+    assert!(p.calls().contains("--network=host"), "{}", p.calls());
+}

@@ -60,6 +60,45 @@ pub struct BootConfig {
     /// `process.noNewPrivileges`).
     #[serde(default)]
     pub no_new_privileges: bool,
+    /// How the guest reaches a network (`--network`); absent: the
+    /// in-sentry loopback stack.
+    #[serde(default)]
+    pub network: NetworkMode,
+    /// With [`NetworkMode::Host`]: which host network namespace the
+    /// sentry's sockets live in.
+    #[serde(default)]
+    pub netns: HostNetns,
+}
+
+/// `--network`: where the guest's `AF_INET`/`AF_INET6` sockets live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// The in-sentry loopback stack (`--network=sandbox`, the default; a
+    /// userspace stack with an external interface is future work).
+    #[default]
+    Sandbox,
+    /// The in-sentry loopback stack, nothing else (`--network=none`).
+    None,
+    /// Host sockets made by the sentry in its network namespace
+    /// (`--network=host`, gVisor's "hostinet"): see `net::hostinet`.
+    Host,
+}
+
+/// The network namespace of a [`NetworkMode::Host`] sentry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostNetns {
+    /// The one the sentry was started in (`runsc do`; an OCI spec without
+    /// a `network` namespace: the host's, as docker's `--network=host`).
+    #[default]
+    Inherited,
+    /// The container's, joined by runsc before it started the sentry (an
+    /// OCI `network` namespace with a `path`).
+    Joined,
+    /// A fresh one with only `lo` (an OCI `network` namespace without a
+    /// `path`), made by the sentry before it confines itself.
+    New,
 }
 
 /// One mount of the container's mount tree.

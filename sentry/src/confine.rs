@@ -7,7 +7,10 @@
 //! leaves the host's network, IPC and UTS namespaces: the sandbox's
 //! networking, IPC and hostname are the sentry's own, so a compromised
 //! sentry reaches no host socket (not even an abstract unix one) and no
-//! host System V object.
+//! host System V object. The exception is host networking
+//! (`--network=host`): the sentry then keeps the network namespace it was
+//! started in (or one it made itself, see `kernel/run.rs`), because the
+//! guest's inet sockets are host sockets of that namespace.
 
 use std::ffi::CString;
 use syscalls::Errno;
@@ -24,9 +27,9 @@ fn cstr(s: &str) -> Result<CString, Errno> {
     CString::new(s).map_err(|_| Errno::EINVAL)
 }
 
-/// Unshares the mount, network, IPC and UTS namespaces and pivots into an
-/// empty tmpfs.
-pub fn confine_sentry() -> Result<(), Errno> {
+/// Unshares the mount, IPC and UTS namespaces (and the network namespace
+/// unless `keep_netns`) and pivots into an empty tmpfs.
+pub fn confine_sentry(keep_netns: bool) -> Result<(), Errno> {
     let root = cstr("/")?;
     let tmpfs = cstr("tmpfs")?;
     let mountpoint = cstr("/tmp")?;
@@ -34,8 +37,9 @@ pub fn confine_sentry() -> Result<(), Errno> {
     let opts = cstr("size=4k,nr_inodes=4,mode=0555")?;
     // SAFETY: plain system calls on NUL-terminated strings that outlive them.
     unsafe {
+        let net = if keep_netns { 0 } else { libc::CLONE_NEWNET };
         check(libc::unshare(
-            libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS,
+            libc::CLONE_NEWNS | net | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS,
         ))?;
         check(libc::mount(
             std::ptr::null(),

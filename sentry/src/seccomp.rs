@@ -414,5 +414,35 @@ pub fn install(mode: Mode) -> Result<(), SeccompError> {
     Ok(())
 }
 
+mod hostnet;
+pub use hostnet::host_network_rules;
+
+/// As [`programs`], with the host-networking additions of
+/// [`host_network_rules`] to the allow-list when `host_network`.
+pub fn programs_for(mode: Mode, host_network: bool) -> Result<[BpfProgram; 3], SeccompError> {
+    if !host_network {
+        return programs(mode);
+    }
+    let [clone3, paths, _] = programs(mode)?;
+    let mut allow = allow_rules()?;
+    host_network_rules(&mut allow)?;
+    let default = match mode {
+        Mode::Enforce => SeccompAction::KillProcess,
+        Mode::Log => SeccompAction::Log,
+    };
+    Ok([clone3, paths, compile(allow, default, SeccompAction::Allow)?])
+}
+
+/// As [`install`], for a sentry with host networking when `host_network`.
+pub fn install_for(mode: Mode, host_network: bool) -> Result<(), SeccompError> {
+    if !host_network {
+        return install(mode);
+    }
+    for prog in programs_for(mode, true)? {
+        seccompiler::apply_filter_all_threads(&prog).map_err(|e| SeccompError::Install(e.to_string()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

@@ -139,6 +139,8 @@ mod tests {
             readonly_paths: vec!["/proc/sys".into()],
             capabilities: Some(sentry::kernel::caps::CapSets::default_for(5)),
             no_new_privileges: true,
+            network: sentry::boot::NetworkMode::Host,
+            netns: sentry::boot::HostNetns::Joined,
         };
         let json = serde_json::to_vec(&config).unwrap();
         let back = read_config(json.as_slice()).unwrap();
@@ -148,6 +150,10 @@ mod tests {
         assert!(!back.overlay);
         assert!(back.root_readonly);
         assert_eq!(back.mounts, config.mounts);
+        assert_eq!(
+            (back.network, back.netns),
+            (sentry::boot::NetworkMode::Host, sentry::boot::HostNetns::Joined)
+        );
         assert_eq!(back.capabilities, config.capabilities);
         assert!(back.no_new_privileges);
         // A configuration without the field gets the default: the overlay.

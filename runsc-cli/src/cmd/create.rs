@@ -128,6 +128,9 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
     let pty = terminal(&spec, prepared.terminal, args.console_socket.as_deref(), attached)?;
     prepared.config.overlay = super::do_cmd::overlay_flag(&global.overlay2)?;
     prepared.config.strace = global.strace;
+    prepared.config.network = oci::netns::mode(global.network);
+    let (netns, join_netns) = oci::netns::plan(&spec, global.network)?;
+    prepared.config.netns = netns;
     // Bind mounts: one socket per mount, served by the gofer (after its io
     // fd) and handed to the sentry (after its control fd).
     let binds = launch::BindMounts::prepare(&mut prepared.config, CHILD_SOCKET_FD + 1, CHILD_CONTROL_FD + 1)?;
@@ -261,6 +264,9 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         ));
         fds.extend(preserved.iter().copied().zip(numbers));
     }
+    // Host networking in the container's network namespace: the sentry is
+    // started inside it (oci/netns.rs); runsc returns to its own after.
+    let entered = join_netns.as_ref().map(oci::netns::Entered::enter).transpose()?;
     let sentry = spawn(
         ChildSpec {
             program: exe,
@@ -273,6 +279,7 @@ pub fn create_container(global: &GlobalFlags, args: &CreateArgs, attached: bool)
         },
         true,
     )?;
+    drop(entered);
     undo.pids.insert(0, sentry);
     // Before it reads its configuration, so before it forks any stub.
     cgroup.add(sentry.as_raw())?;

@@ -70,6 +70,8 @@ pub fn run(global: &GlobalFlags, args: DoArgs) -> Result<u8, CliError> {
     let mut config = boot_config(&args, Path::new(&rootfs), strace)?;
     config.overlay = overlay_flag(&global.overlay2)?;
     config.mounts = mount_specs(&args.volumes, &args.tmpfs)?;
+    // Host networking stays in runsc's network namespace (the host's).
+    config.network = crate::oci::netns::mode(global.network);
     let user_ns = rootless_user_ns(global, &mut config)?;
     // The gofer's mount sockets follow its io fd; the sentry's its config fd.
     let binds = launch::BindMounts::prepare(&mut config, CHILD_SOCKET_FD + 1, CHILD_CONFIG_FD + 1)?;
@@ -269,6 +271,8 @@ fn boot_config(args: &DoArgs, rootfs: &Path, strace: bool) -> Result<BootConfig,
         readonly_paths: Vec::new(),
         capabilities: None,
         no_new_privileges: false,
+        network: Default::default(),
+        netns: Default::default(),
     })
 }
 

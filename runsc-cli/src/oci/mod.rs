@@ -9,6 +9,7 @@ pub mod control;
 pub mod error;
 pub mod hooks;
 pub mod id;
+pub mod netns;
 pub mod spec;
 pub mod state;
 pub mod stats;

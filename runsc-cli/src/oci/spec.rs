@@ -130,6 +130,8 @@ pub fn prepare(spec: &Spec, bundle: &Path, host_hostname: &str) -> Result<Prepar
             .unwrap_or_default(),
         capabilities,
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        network: Default::default(),
+        netns: Default::default(),
     };
     Ok(Prepared {
         config,

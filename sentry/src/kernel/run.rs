@@ -93,6 +93,27 @@ pub enum BootError {
     Seccomp(#[from] crate::seccomp::SeccompError),
 }
 
+/// Host networking: the namespace the guest's sockets will live in, set up
+/// while the sentry still holds its capabilities and sees /proc. A fresh
+/// one (OCI `network` namespace without a path) gets `lo` up; one that is
+/// the container's (fresh or joined by runsc) lets the guest's root bind
+/// low ports. Then inet sockets become host sockets.
+fn prepare_host_netns(netns: crate::boot::HostNetns) -> Result<(), Errno> {
+    use crate::boot::HostNetns;
+    if netns == HostNetns::New {
+        // SAFETY: unshare has no memory arguments.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
+            return Err(Errno::last());
+        }
+        crate::net::hostinet::loopback_up()?;
+    }
+    if netns != HostNetns::Inherited {
+        crate::net::hostinet::allow_low_ports();
+    }
+    crate::net::hostinet::enable();
+    Ok(())
+}
+
 fn boot_and_run(
     config: BootConfig,
     gofer_socket: OwnedFd,
@@ -114,10 +135,14 @@ fn boot_and_run(
     // comes after the zygote fork, so stubs never inherit it.
     let layout = StubLayout::discover()?;
     crate::control::server::detect_user_namespace();
-    confine::confine_sentry().map_err(BootError::Confine)?;
+    let host_net = config.network == crate::boot::NetworkMode::Host;
+    if host_net {
+        prepare_host_netns(config.netns).map_err(BootError::Confine)?;
+    }
+    confine::confine_sentry(host_net).map_err(BootError::Confine)?;
     crate::capdrop::drop_all().map_err(BootError::Confine)?;
     let zygote = ZygoteClient::start(layout)?;
-    crate::seccomp::install(crate::seccomp::Mode::from_env())?;
+    crate::seccomp::install_for(crate::seccomp::Mode::from_env(), host_net)?;
 
     let gofer = Arc::new(gofer::client::Client::new(gofer_socket));
     let vfs = if config.overlay {

@@ -5,6 +5,7 @@
 //! a UDP socket a datagram socket found through the port table.
 
 pub mod addr;
+pub mod hostinet;
 pub mod inet;
 pub mod names;
 pub mod procnet;

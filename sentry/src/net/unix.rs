@@ -906,7 +906,7 @@ fn buffer_size(requested: i32, min: usize) -> usize {
 
 /// Decodes a `struct timeval` timeout: zero means none (block forever); a
 /// negative time means "do not wait".
-fn parse_timeval(value: &[u8]) -> Result<Option<Duration>, Errno> {
+pub(crate) fn parse_timeval(value: &[u8]) -> Result<Option<Duration>, Errno> {
     let tv = syscalls::structs::Timeval::from_bytes(value.get(..16).ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
     if !(0..1_000_000).contains(&tv.tv_usec) {
         return Err(Errno::EDOM);
@@ -920,7 +920,7 @@ fn parse_timeval(value: &[u8]) -> Result<Option<Duration>, Errno> {
     Ok(Some(Duration::new(tv.tv_sec as u64, (tv.tv_usec as u32) * 1000)))
 }
 
-fn timeval_bytes(t: Option<Duration>) -> Vec<u8> {
+pub(crate) fn timeval_bytes(t: Option<Duration>) -> Vec<u8> {
     let mut tv = syscalls::structs::Timeval::zeroed();
     if let Some(d) = t {
         tv.tv_sec = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
@@ -930,7 +930,7 @@ fn timeval_bytes(t: Option<Duration>) -> Vec<u8> {
 }
 
 /// The device of every socket's inode (Linux's sockfs).
-fn sockfs_dev() -> u64 {
+pub(crate) fn sockfs_dev() -> u64 {
     static DEV: OnceLock<u64> = OnceLock::new();
     *DEV.get_or_init(crate::fs::synthetic::anon_dev)
 }

@@ -298,3 +298,118 @@ fn executable_memory_and_other_ptrace_requests_kill() {
     });
     assert_eq!(end, End::Signaled(libc::SIGSYS));
 }
+
+/// As [`filtered`], with the host-networking policy.
+fn filtered_host_net(f: fn() -> i32) -> End {
+    let progs = programs_for(Mode::Enforce, true).unwrap();
+    // SAFETY: as in `filtered`.
+    unsafe {
+        let pid = libc::fork();
+        assert!(pid >= 0);
+        if pid == 0 {
+            libc::alarm(20);
+            for p in &progs {
+                if seccompiler::apply_filter(p).is_err() {
+                    libc::_exit(100);
+                }
+            }
+            libc::_exit(f());
+        }
+        let mut status = 0;
+        assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+        if libc::WIFSIGNALED(status) {
+            End::Signaled(libc::WTERMSIG(status))
+        } else {
+            End::Exited(libc::WEXITSTATUS(status))
+        }
+    }
+}
+
+#[test]
+fn host_network_policy_allows_exactly_hostinet_sockets() {
+    // The default policy is untouched by the host additions.
+    assert!(!allow_rules().unwrap().contains_key(&libc::SYS_socket));
+    assert!(!allow_rules().unwrap().contains_key(&libc::SYS_connect));
+    let end = filtered_host_net(|| {
+        let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: socket calls on local buffers; the fds are the child's own.
+        unsafe {
+            let l = libc::socket(libc::AF_INET, ty, libc::IPPROTO_TCP);
+            if l < 0 {
+                return 1;
+            }
+            let mut sa: libc::sockaddr_in = std::mem::zeroed();
+            sa.sin_family = libc::AF_INET as u16;
+            sa.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+            let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+            if libc::bind(l, (&sa as *const libc::sockaddr_in).cast(), len) != 0 || libc::listen(l, 1) != 0 {
+                return 2;
+            }
+            let mut got = len;
+            if libc::getsockname(l, (&mut sa as *mut libc::sockaddr_in).cast(), &mut got) != 0 {
+                return 3;
+            }
+            let c = libc::socket(libc::AF_INET, ty, libc::IPPROTO_TCP);
+            let one = 1i32;
+            if libc::setsockopt(c, libc::IPPROTO_TCP, libc::TCP_NODELAY, (&one as *const i32).cast(), 4) != 0 {
+                return 4;
+            }
+            let r = libc::connect(c, (&sa as *const libc::sockaddr_in).cast(), len);
+            if r != 0 && errno() != libc::EINPROGRESS {
+                return 5;
+            }
+            let u = libc::socket(
+                libc::AF_INET6,
+                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                libc::IPPROTO_UDP,
+            );
+            if u < 0 {
+                return 6;
+            }
+        }
+        0
+    });
+    assert_eq!(end, End::Exited(0));
+    let kills: [fn() -> i32; 4] = [
+        // A unix socket (only socketpair is allowed).
+        || {
+            // SAFETY: socket takes integers only.
+            unsafe {
+                libc::socket(
+                    libc::AF_UNIX,
+                    libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                    0,
+                )
+            };
+            1
+        },
+        // A raw socket.
+        || {
+            // SAFETY: as above.
+            unsafe {
+                libc::socket(
+                    libc::AF_INET,
+                    libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                    1,
+                )
+            };
+            1
+        },
+        // A blocking socket (hostinet makes only non-blocking ones).
+        || {
+            // SAFETY: as above.
+            unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, libc::IPPROTO_TCP) };
+            1
+        },
+        // An option outside the vetted list.
+        || {
+            let one = 1i32;
+            // SAFETY: setsockopt reads one int.
+            unsafe { libc::setsockopt(0, libc::SOL_SOCKET, libc::SO_DEBUG, (&one as *const i32).cast(), 4) };
+            1
+        },
+    ];
+    for f in kills {
+        assert_eq!(filtered_host_net(f), End::Signaled(libc::SIGSYS));
+    }
+}

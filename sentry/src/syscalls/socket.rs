@@ -24,26 +24,26 @@ use syscalls::{Errno, Pod};
 /// Linux's cap on one transfer (`MAX_RW_COUNT`).
 const MAX_RW: u64 = 0x7fff_f000;
 /// Largest guest buffer staged in the sentry per stream send.
-const STREAM_CHUNK: usize = 1 << 20;
+pub(super) const STREAM_CHUNK: usize = 1 << 20;
 /// Largest datagram any send buffer admits (twice the doubled maximum).
 const MAX_DGRAM: u64 = 8 << 20;
 /// Largest control buffer a send may pass (`net.core.optmem_max`).
-const OPTMEM_MAX: u64 = 131_072;
+pub(super) const OPTMEM_MAX: u64 = 131_072;
 /// `sizeof(struct cmsghdr)`.
-const CMSG_HDR: usize = 16;
+pub(super) const CMSG_HDR: usize = 16;
 
 /// The guest's `struct msghdr`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-struct MsgHdr {
-    name: u64,
-    namelen: u32,
+pub(super) struct MsgHdr {
+    pub(super) name: u64,
+    pub(super) namelen: u32,
     _pad1: u32,
-    iov: u64,
-    iovlen: u64,
-    control: u64,
-    controllen: u64,
-    flags: i32,
+    pub(super) iov: u64,
+    pub(super) iovlen: u64,
+    pub(super) control: u64,
+    pub(super) controllen: u64,
+    pub(super) flags: i32,
     _pad2: i32,
 }
 
@@ -120,6 +120,10 @@ pub fn sys_socket(task: &mut Task, args: &SyscallArgs) -> SysResult {
     let (ty, nonblock, cloexec) = split_type(raw)?;
     let sock = match domain {
         libc::AF_UNIX => UnixSocket::unconnected(unix_type(ty, protocol)?, creator(task)),
+        libc::AF_INET | libc::AF_INET6 if crate::net::hostinet::enabled() => {
+            let stype = inet_type(ty, protocol)?.raw();
+            return super::hostinet::socket(task, domain, stype, nonblock, cloexec);
+        }
         libc::AF_INET | libc::AF_INET6 => UnixSocket::unconnected_in(domain, inet_type(ty, protocol)?, creator(task)),
         // Netlink, packet and the rest: no such stack in the sandbox.
         _ => return Err(Errno::EAFNOSUPPORT),
@@ -158,12 +162,12 @@ pub fn sys_socketpair(task: &mut Task, args: &SyscallArgs) -> SysResult {
     Ok(0)
 }
 
-fn total_len(iovs: &[IoVec]) -> u64 {
+pub(super) fn total_len(iovs: &[IoVec]) -> u64 {
     iovs.iter().map(|v| v.len).sum::<u64>().min(MAX_RW)
 }
 
 /// Reads `len` bytes from the iovecs starting `skip` bytes into them.
-fn gather(task: &Task, iovs: &[IoVec], mut skip: u64, len: usize) -> Result<Vec<u8>, Errno> {
+pub(super) fn gather(task: &Task, iovs: &[IoVec], mut skip: u64, len: usize) -> Result<Vec<u8>, Errno> {
     let mut out = Vec::with_capacity(len);
     for iov in iovs {
         if out.len() == len {
@@ -183,7 +187,7 @@ fn gather(task: &Task, iovs: &[IoVec], mut skip: u64, len: usize) -> Result<Vec<
 }
 
 /// Copies `data` into the iovecs.
-fn scatter(task: &Task, iovs: &[IoVec], mut data: &[u8]) -> Result<(), Errno> {
+pub(super) fn scatter(task: &Task, iovs: &[IoVec], mut data: &[u8]) -> Result<(), Errno> {
     for iov in iovs {
         if data.is_empty() {
             break;
@@ -359,6 +363,9 @@ fn send_addressed(
 
 /// sendto(fd, buf, len, flags, addr, addrlen).
 pub fn sys_sendto(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::sendto(task, &file, &hs, args);
+    }
     let iov = [IoVec {
         base: args.u64(1),
         len: args.u64(2),
@@ -373,6 +380,9 @@ pub fn sys_sendto(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// sendmsg(fd, msg, flags).
 pub fn sys_sendmsg(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::sendmsg(task, &file, &hs, args);
+    }
     let msg: MsgHdr = task.mm.read_obj(args.u64(1))?;
     let iovs = task
         .mm
@@ -525,6 +535,9 @@ fn do_recv(
 
 /// recvfrom(fd, buf, len, flags, addr, addrlen).
 pub fn sys_recvfrom(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::recvfrom(task, &file, &hs, args);
+    }
     let iov = [IoVec {
         base: args.u64(1),
         len: args.u64(2),
@@ -540,6 +553,9 @@ pub fn sys_recvfrom(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// recvmsg(fd, msg, flags).
 pub fn sys_recvmsg(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::recvmsg(task, &file, &hs, args);
+    }
     let addr = args.u64(1);
     let mut msg: MsgHdr = task.mm.read_obj(addr)?;
     let iovs = task
@@ -567,6 +583,9 @@ pub fn sys_recvmsg(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// shutdown(fd, how).
 pub fn sys_shutdown(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::shutdown(&hs, args);
+    }
     let (_, sock) = sock_of(task, args.i32(0))?;
     sock.shutdown(args.i32(1))?;
     Ok(0)
@@ -574,6 +593,9 @@ pub fn sys_shutdown(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// getsockopt(fd, level, name, optval, optlen).
 pub fn sys_getsockopt(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::getsockopt(task, &hs, args);
+    }
     let (_, sock) = sock_of(task, args.i32(0))?;
     let (val_addr, len_addr) = (args.u64(3), args.u64(4));
     let len: i32 = task.mm.read_obj(len_addr)?;
@@ -587,6 +609,9 @@ pub fn sys_getsockopt(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// setsockopt(fd, level, name, optval, optlen).
 pub fn sys_setsockopt(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::setsockopt(task, &hs, args);
+    }
     let (_, sock) = sock_of(task, args.i32(0))?;
     let len = usize::try_from(args.i32(4)).map_err(|_| Errno::EINVAL)?;
     let value = task.mm.read_vec(args.u64(3), len.min(64))?;

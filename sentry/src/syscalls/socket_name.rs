@@ -157,6 +157,9 @@ fn inet_bind_addr(domain: i32, raw: &[u8]) -> Result<SockAddr, Errno> {
 
 /// bind(fd, addr, addrlen).
 pub fn sys_bind(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::bind(task, &hs, args);
+    }
     let (_, sock) = sock_of(task, args.i32(0))?;
     let raw = read_sockaddr(task, args.u64(1), i64::from(args.i32(2)))?;
     if sock.is_inet() {
@@ -170,6 +173,9 @@ pub fn sys_bind(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// listen(fd, backlog).
 pub fn sys_listen(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::listen(&hs, args);
+    }
     let (_, sock) = sock_of(task, args.i32(0))?;
     if sock.is_inet() {
         inet::listen(&sock, args.i32(1), creator(task))?;
@@ -180,6 +186,9 @@ pub fn sys_listen(task: &mut Task, args: &SyscallArgs) -> SysResult {
 }
 
 fn do_accept(task: &Task, fd: i32, addr: u64, len_addr: u64, flags: i32) -> SysResult {
+    if let Some((file, hs)) = super::hostinet::lookup(task, fd)? {
+        return super::hostinet::accept(task, &file, &hs, addr, len_addr, flags);
+    }
     if flags & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -236,6 +245,9 @@ fn unix_connect(task: &Task, sock: &Arc<UnixSocket>, raw: &[u8], nonblock: bool)
 
 /// connect(fd, addr, addrlen).
 pub fn sys_connect(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::connect(task, &file, &hs, args);
+    }
     let (file, sock) = sock_of(task, args.i32(0))?;
     let raw = read_sockaddr(task, args.u64(1), i64::from(args.i32(2)))?;
     let nonblock = nonblocking(&file);
@@ -253,6 +265,9 @@ pub fn sys_connect(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// getsockname(fd, addr, addrlen).
 pub fn sys_getsockname(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::name(task, &hs, args, false);
+    }
     let (_, sock) = sock_of(task, args.i32(0))?;
     put_addr(task, args.u64(1), args.u64(2), &local_bytes(&sock))?;
     Ok(0)
@@ -260,6 +275,9 @@ pub fn sys_getsockname(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// getpeername(fd, addr, addrlen): ENOTCONN without a peer.
 pub fn sys_getpeername(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
+        return super::hostinet::name(task, &hs, args, true);
+    }
     let (_, sock) = sock_of(task, args.i32(0))?;
     let peer = {
         let n = sock.named();

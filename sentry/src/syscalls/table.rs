@@ -326,36 +326,47 @@ pub fn lookup(nr: u64) -> Entry {
         SYS_waitid => partial(process::sys_waitid, "rusage is zeroed"),
         SYS_setpgid => full(process::sys_setpgid),
         // Sockets (socket.rs, socket_name.rs): unix domain sockets and
-        // loopback-only TCP/UDP, all in the sentry.
+        // loopback-only TCP/UDP, all in the sentry; with --network=host
+        // TCP/UDP are host sockets (hostinet.rs, net/hostinet/).
         SYS_socket => partial(
             socket::sys_socket,
-            "AF_UNIX, and AF_INET/AF_INET6 TCP and UDP over loopback only; netlink, packet, raw EAFNOSUPPORT/EPROTONOSUPPORT",
+            "AF_UNIX, and AF_INET/AF_INET6 TCP and UDP (loopback only; host sockets with --network=host); netlink, packet, raw EAFNOSUPPORT/EPROTONOSUPPORT",
         ),
         SYS_socketpair => partial(socket::sys_socketpair, "AF_UNIX only"),
         SYS_sendto => partial(socket::sys_sendto, "MSG_OOB EOPNOTSUPP; UDP to a port nobody bound is dropped"),
         SYS_sendmsg => partial(socket::sys_sendmsg, "SCM_RIGHTS, SCM_CREDENTIALS; MSG_OOB EOPNOTSUPP"),
         SYS_recvfrom => partial(socket::sys_recvfrom, "MSG_OOB EOPNOTSUPP"),
-        SYS_recvmsg => partial(socket::sys_recvmsg, "SCM_RIGHTS, SCM_CREDENTIALS; no IP_PKTINFO/timestamps"),
+        SYS_recvmsg => partial(
+            socket::sys_recvmsg,
+            "SCM_RIGHTS, SCM_CREDENTIALS; no IP_PKTINFO/timestamps; no control messages from host sockets",
+        ),
         SYS_shutdown => full(socket::sys_shutdown),
         SYS_getsockopt => partial(
             socket::sys_getsockopt,
-            "SOL_SOCKET core options; IP/IPV6/TCP/UDP options stored and reported, not acted on; no TCP_INFO",
+            "SOL_SOCKET core options; IP/IPV6/TCP/UDP options stored and reported, not acted on; no TCP_INFO (--network=host: a vetted list passed to the host, TCP_INFO included)",
         ),
         SYS_setsockopt => partial(
             socket::sys_setsockopt,
-            "buffers, timeouts, PASSCRED act; REUSEADDR/REUSEPORT/V6ONLY affect binding; other known options stored only",
+            "buffers, timeouts, PASSCRED act; REUSEADDR/REUSEPORT/V6ONLY affect binding; other known options stored only (--network=host: a vetted list passed to the host, others ENOPROTOOPT)",
         ),
         SYS_getsockname => full(socket_name::sys_getsockname),
         SYS_getpeername => full(socket_name::sys_getpeername),
-        SYS_bind => partial(socket_name::sys_bind, "inet: loopback and wildcard addresses only (EADDRNOTAVAIL)"),
+        SYS_bind => partial(
+            socket_name::sys_bind,
+            "inet: loopback and wildcard addresses only (EADDRNOTAVAIL), any with --network=host",
+        ),
         SYS_listen => partial(socket_name::sys_listen, "TCP backlogs never refuse connections"),
         SYS_connect => partial(
             socket_name::sys_connect,
-            "inet: loopback only (ENETUNREACH); connections complete at once",
+            "inet: loopback only (ENETUNREACH), any with --network=host; loopback connections complete at once",
         ),
         SYS_accept => full(socket_name::sys_accept),
         SYS_accept4 => full(socket_name::sys_accept4),
-        // sendmmsg, recvmmsg: ENOSYS.
+        SYS_sendmmsg => partial(super::mmsg::sys_sendmmsg, "a loop of sendmsg"),
+        SYS_recvmmsg => partial(
+            super::mmsg::sys_recvmmsg,
+            "a loop of recvmsg; the timeout is checked between datagrams and not written back",
+        ),
         _ => UNIMPLEMENTED,
     }
 }
