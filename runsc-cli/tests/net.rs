@@ -92,3 +92,31 @@ fn python_unix_socket_server_and_client() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout, "ping True\n", "{out:?}");
 }
+
+/// Interface listing goes through the sentry's NETLINK_ROUTE socket
+/// (`ip addr`) and glibc's `if_nameindex` (python): the sandbox has `lo`.
+#[test]
+fn interfaces_are_listed_through_netlink() {
+    let Some(bb) = busybox() else {
+        eprintln!("skipped: no busybox on the host");
+        return;
+    };
+    let out = run(Command::new(RUNSC).args(["do", bb, "ip", "addr"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.starts_with("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("inet 127.0.0.1/8 scope host lo"), "{out:?}");
+    assert!(out.stdout.contains("inet6 ::1/128 scope host"), "{out:?}");
+    if Path::new("/usr/bin/python3").exists() {
+        let out = run(Command::new(RUNSC).args([
+            "do",
+            "/usr/bin/python3",
+            "-c",
+            "import socket; print(socket.if_nameindex(), socket.if_nametoindex('lo'))",
+        ]));
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(out.stdout, "[(1, 'lo')] 1\n", "{out:?}");
+    }
+}

@@ -6,8 +6,10 @@
 
 pub mod addr;
 pub mod hostinet;
+pub mod ifioctl;
 pub mod inet;
 pub mod names;
+pub mod netlink;
 pub mod procnet;
 pub mod sockopt;
 pub mod unix;

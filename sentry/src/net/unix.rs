@@ -1025,7 +1025,7 @@ impl FileOps for SocketFile {
         let v = match u64::from(cmd) {
             libc::FIONREAD => self.sock.bytes_readable(),
             libc::TIOCOUTQ => self.sock.bytes_unread_by_peer(),
-            _ => return Err(Errno::ENOTTY),
+            c => return super::ifioctl::ioctl(mm, c, arg, self.sock.is_inet()).unwrap_or(Err(Errno::ENOTTY)),
         };
         mm.write_obj(arg, &clamp_i32(v))?;
         Ok(0)

@@ -16,6 +16,7 @@ pub mod lock;
 pub mod mmap;
 pub mod mmsg;
 pub mod mount;
+mod netlink;
 pub mod pipe;
 pub mod poll;
 pub mod process;

@@ -1,6 +1,7 @@
 //! Socket syscalls: `socket`, `socketpair`, send/recv in all their forms,
 //! `shutdown` and socket options, for unix domain sockets and loopback
-//! TCP/UDP (all served by [`crate::net`]); names and connection setup are
+//! TCP/UDP (all served by [`crate::net`]; netlink sockets are handed to
+//! [`super::netlink`]); names and connection setup are
 //! in [`super::socket_name`].
 //!
 //! Ancillary data is decoded and encoded here: `SCM_RIGHTS` files are taken
@@ -125,7 +126,8 @@ pub fn sys_socket(task: &mut Task, args: &SyscallArgs) -> SysResult {
             return super::hostinet::socket(task, domain, stype, nonblock, cloexec);
         }
         libc::AF_INET | libc::AF_INET6 => UnixSocket::unconnected_in(domain, inet_type(ty, protocol)?, creator(task)),
-        // Netlink, packet and the rest: no such stack in the sandbox.
+        libc::AF_NETLINK => return super::netlink::socket(task, ty, protocol, nonblock, cloexec),
+        // Packet and the rest: no such stack in the sandbox.
         _ => return Err(Errno::EAFNOSUPPORT),
     };
     Ok(install(task, sock, nonblock, cloexec)? as u64)
@@ -363,6 +365,9 @@ fn send_addressed(
 
 /// sendto(fd, buf, len, flags, addr, addrlen).
 pub fn sys_sendto(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::sendto(task, &nl, args);
+    }
     if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::sendto(task, &file, &hs, args);
     }
@@ -380,6 +385,9 @@ pub fn sys_sendto(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// sendmsg(fd, msg, flags).
 pub fn sys_sendmsg(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::sendmsg(task, &nl, args);
+    }
     if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::sendmsg(task, &file, &hs, args);
     }
@@ -535,6 +543,9 @@ fn do_recv(
 
 /// recvfrom(fd, buf, len, flags, addr, addrlen).
 pub fn sys_recvfrom(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((file, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::recvfrom(task, &file, &nl, args);
+    }
     if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::recvfrom(task, &file, &hs, args);
     }
@@ -553,6 +564,9 @@ pub fn sys_recvfrom(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// recvmsg(fd, msg, flags).
 pub fn sys_recvmsg(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((file, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::recvmsg(task, &file, &nl, args);
+    }
     if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::recvmsg(task, &file, &hs, args);
     }
@@ -583,6 +597,9 @@ pub fn sys_recvmsg(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// shutdown(fd, how).
 pub fn sys_shutdown(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if super::netlink::lookup(task, args.i32(0))?.is_some() {
+        return super::netlink::unsupported();
+    }
     if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::shutdown(&hs, args);
     }
@@ -593,6 +610,9 @@ pub fn sys_shutdown(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// getsockopt(fd, level, name, optval, optlen).
 pub fn sys_getsockopt(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::getsockopt(task, &nl, args);
+    }
     if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::getsockopt(task, &hs, args);
     }
@@ -609,6 +629,9 @@ pub fn sys_getsockopt(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// setsockopt(fd, level, name, optval, optlen).
 pub fn sys_setsockopt(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::setsockopt(task, &nl, args);
+    }
     if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::setsockopt(task, &hs, args);
     }

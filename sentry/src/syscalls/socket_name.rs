@@ -157,6 +157,9 @@ fn inet_bind_addr(domain: i32, raw: &[u8]) -> Result<SockAddr, Errno> {
 
 /// bind(fd, addr, addrlen).
 pub fn sys_bind(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::bind(task, &nl, args);
+    }
     if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::bind(task, &hs, args);
     }
@@ -173,6 +176,9 @@ pub fn sys_bind(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// listen(fd, backlog).
 pub fn sys_listen(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if super::netlink::lookup(task, args.i32(0))?.is_some() {
+        return super::netlink::unsupported();
+    }
     if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::listen(&hs, args);
     }
@@ -186,6 +192,9 @@ pub fn sys_listen(task: &mut Task, args: &SyscallArgs) -> SysResult {
 }
 
 fn do_accept(task: &Task, fd: i32, addr: u64, len_addr: u64, flags: i32) -> SysResult {
+    if super::netlink::lookup(task, fd)?.is_some() {
+        return super::netlink::unsupported();
+    }
     if let Some((file, hs)) = super::hostinet::lookup(task, fd)? {
         return super::hostinet::accept(task, &file, &hs, addr, len_addr, flags);
     }
@@ -245,6 +254,9 @@ fn unix_connect(task: &Task, sock: &Arc<UnixSocket>, raw: &[u8], nonblock: bool)
 
 /// connect(fd, addr, addrlen).
 pub fn sys_connect(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::connect(task, &nl, args);
+    }
     if let Some((file, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::connect(task, &file, &hs, args);
     }
@@ -265,6 +277,9 @@ pub fn sys_connect(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// getsockname(fd, addr, addrlen).
 pub fn sys_getsockname(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::name(task, &nl, args, false);
+    }
     if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::name(task, &hs, args, false);
     }
@@ -275,6 +290,9 @@ pub fn sys_getsockname(task: &mut Task, args: &SyscallArgs) -> SysResult {
 
 /// getpeername(fd, addr, addrlen): ENOTCONN without a peer.
 pub fn sys_getpeername(task: &mut Task, args: &SyscallArgs) -> SysResult {
+    if let Some((_, nl)) = super::netlink::lookup(task, args.i32(0))? {
+        return super::netlink::name(task, &nl, args, true);
+    }
     if let Some((_, hs)) = super::hostinet::lookup(task, args.i32(0))? {
         return super::hostinet::name(task, &hs, args, true);
     }

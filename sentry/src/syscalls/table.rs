@@ -330,7 +330,7 @@ pub fn lookup(nr: u64) -> Entry {
         // TCP/UDP are host sockets (hostinet.rs, net/hostinet/).
         SYS_socket => partial(
             socket::sys_socket,
-            "AF_UNIX, and AF_INET/AF_INET6 TCP and UDP (loopback only; host sockets with --network=host); netlink, packet, raw EAFNOSUPPORT/EPROTONOSUPPORT",
+            "AF_UNIX, and AF_INET/AF_INET6 TCP and UDP (loopback only; host sockets with --network=host); AF_NETLINK NETLINK_ROUTE (lo's link/address dumps only); packet, raw EAFNOSUPPORT/EPROTONOSUPPORT",
         ),
         SYS_socketpair => partial(socket::sys_socketpair, "AF_UNIX only"),
         SYS_sendto => partial(socket::sys_sendto, "MSG_OOB EOPNOTSUPP; UDP to a port nobody bound is dropped"),

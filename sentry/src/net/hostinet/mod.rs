@@ -572,7 +572,8 @@ impl FileOps for HostSocketFile {
     fn ioctl(&self, mm: &crate::mm::MemoryManager, cmd: u32, arg: u64) -> Result<u64, Errno> {
         let v = match u64::from(cmd) {
             libc::FIONREAD | libc::TIOCOUTQ => self.sock.ioctl_int(u64::from(cmd))?,
-            _ => return Err(Errno::ENOTTY),
+            // Interfaces as the sandbox's netlink shows them (only lo).
+            c => return crate::net::ifioctl::ioctl(mm, c, arg, true).unwrap_or(Err(Errno::ENOTTY)),
         };
         mm.write_obj(arg, &v)?;
         Ok(0)
