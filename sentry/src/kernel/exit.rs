@@ -61,19 +61,18 @@ pub fn kill_host_process(tg: &ThreadGroup) {
 pub fn notify_parent_of_change(tgid: i32, parent: i32, code: i32, sig: i32) {
     let Some(kernel) = super::global() else { return };
     let Some(ptg) = kernel.group(parent) else { return };
-    ptg.child_events.notify_all();
-    let action = ptg.action(libc::SIGCHLD);
-    if action.flags & SA_NOCLDSTOP != 0 {
-        return;
+    // Signal first, then wake waiters (as in `finalize_group`).
+    if ptg.action(libc::SIGCHLD).flags & SA_NOCLDSTOP == 0 {
+        let info = SigInfo {
+            signo: libc::SIGCHLD,
+            code,
+            pid: tgid,
+            status: sig,
+            ..SigInfo::default()
+        };
+        signal::send_to_group(&kernel, &ptg, info);
     }
-    let info = SigInfo {
-        signo: libc::SIGCHLD,
-        code,
-        pid: tgid,
-        status: sig,
-        ..SigInfo::default()
-    };
-    signal::send_to_group(&kernel, &ptg, info);
+    ptg.child_events.notify_all();
 }
 
 /// Called by a task's sentry thread when its run loop ends: the thread
@@ -241,7 +240,9 @@ fn finalize_group(kernel: &Arc<Kernel>, tg: &Arc<ThreadGroup>, fallback: ExitSta
     } else if let Ok(mut state) = tg.state.lock() {
         state.zombie = Some(status);
     }
-    ptg.child_events.notify_all();
+    // The exit signal is queued before waiters are woken, as Linux's
+    // do_notify_parent does: a parent that blocked SIGCHLD and sleeps in
+    // wait finds the signal pending once wait returns.
     if exit_signal > 0 {
         let (code, st) = match status {
             ExitStatus::Exited(c) => (libc::CLD_EXITED, c),
@@ -256,6 +257,7 @@ fn finalize_group(kernel: &Arc<Kernel>, tg: &Arc<ThreadGroup>, fallback: ExitSta
         };
         signal::send_to_group(kernel, &ptg, info);
     }
+    ptg.child_events.notify_all();
 }
 
 /// Gives the children of a dying group to the nearest subreaper among its
