@@ -1,8 +1,10 @@
-//! Networking: sockets served by the sentry, all in its memory (no host
-//! socket is ever made for the guest). Unix domain sockets ([`unix`], with
-//! their name tables in [`names`]) and a loopback-only TCP/UDP stack
-//! ([`inet`]) share one socket engine: a TCP connection is a stream pair,
-//! a UDP socket a datagram socket found through the port table.
+//! Networking: sockets served by the sentry. Unix domain sockets ([`unix`],
+//! with their name tables in [`names`]) and a loopback-only TCP/UDP stack
+//! ([`inet`]) live in its memory and share one socket engine: a TCP
+//! connection is a stream pair, a UDP socket a datagram socket found
+//! through the port table. Only with `--network=host` are the guest's
+//! TCP/UDP sockets host sockets ([`hostinet`]); [`netlink`] answers route
+//! queries about `lo` from memory.
 
 pub mod addr;
 pub mod hostinet;

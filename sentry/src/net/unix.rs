@@ -935,6 +935,15 @@ pub(crate) fn sockfs_dev() -> u64 {
     *DEV.get_or_init(crate::fs::synthetic::anon_dev)
 }
 
+/// What fstat shows of a socket of any family: an S_IFSOCK inode of
+/// sockfs owned by its creator.
+pub(crate) fn socket_stat(ino: u64, owner: Ucred) -> Stat {
+    let mut st = synthetic_stat(sockfs_dev(), ino, libc::S_IFSOCK | 0o777, 0);
+    st.st_uid = owner.uid;
+    st.st_gid = owner.gid;
+    st
+}
+
 /// Maps the address of each live [`SocketFile`] to its socket, so socket
 /// syscalls can find the socket behind a file description.
 fn registry() -> MutexGuard<'static, HashMap<usize, Weak<UnixSocket>>> {
@@ -995,10 +1004,7 @@ pub fn raise_sigpipe(sender: Ucred) {
 
 impl FileOps for SocketFile {
     fn stat(&self) -> Result<Stat, Errno> {
-        let mut st = synthetic_stat(sockfs_dev(), self.sock.ino, libc::S_IFSOCK | 0o777, 0);
-        st.st_uid = self.sock.owner.uid;
-        st.st_gid = self.sock.owner.gid;
-        Ok(st)
+        Ok(socket_stat(self.sock.ino, self.sock.owner))
     }
 
     fn read(&self, buf: &mut [u8], _offset: u64, nonblock: bool) -> Result<usize, Errno> {

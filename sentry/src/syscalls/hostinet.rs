@@ -94,14 +94,7 @@ pub(super) fn shutdown(hs: &HostSocket, args: &SyscallArgs) -> SysResult {
 
 /// getsockopt(fd, level, name, optval, optlen).
 pub(super) fn getsockopt(task: &Task, hs: &HostSocket, args: &SyscallArgs) -> SysResult {
-    let (val_addr, len_addr) = (args.u64(3), args.u64(4));
-    let len: i32 = task.mm.read_obj(len_addr)?;
-    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
-    let value = hs.getsockopt(args.i32(1), args.i32(2), len)?;
-    let n = len.min(value.len());
-    task.mm.write(val_addr, &value[..n])?;
-    task.mm.write_obj(len_addr, &(n as u32))?;
-    Ok(0)
+    super::socket::getsockopt_out(task, args, |level, name, len| hs.getsockopt(level, name, len))
 }
 
 /// setsockopt(fd, level, name, optval, optlen).
@@ -159,21 +152,7 @@ fn send(
     let nonblock = nonblocking(file);
     let total = total_len(iovs);
     let result = if hs.is_stream() {
-        let mut done = 0u64;
-        loop {
-            let want = ((total - done) as usize).min(STREAM_CHUNK);
-            let data = gather(task, iovs, done, want)?;
-            match hs.send(&data, addr.as_deref(), flags, nonblock) {
-                Ok(n) => {
-                    done += n as u64;
-                    if n < want || done >= total {
-                        break Ok(done as usize);
-                    }
-                }
-                Err(_) if done > 0 => break Ok(done as usize),
-                Err(e) => break Err(e),
-            }
-        }
+        super::socket::send_stream(task, iovs, |data| hs.send(data, addr.as_deref(), flags, nonblock))
     } else {
         if total > MAX_DGRAM as u64 {
             return Err(Errno::EMSGSIZE);

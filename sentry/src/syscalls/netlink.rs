@@ -149,14 +149,7 @@ pub(super) fn recvmsg(task: &Task, file: &FileRef, nl: &NetlinkSocket, args: &Sy
 
 /// getsockopt(fd, level, name, optval, optlen).
 pub(super) fn getsockopt(task: &Task, nl: &NetlinkSocket, args: &SyscallArgs) -> SysResult {
-    let (val_addr, len_addr) = (args.u64(3), args.u64(4));
-    let len: i32 = task.mm.read_obj(len_addr)?;
-    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
-    let value = nl.getsockopt(args.i32(1), args.i32(2))?;
-    let n = len.min(value.len());
-    task.mm.write(val_addr, &value[..n])?;
-    task.mm.write_obj(len_addr, &(n as u32))?;
-    Ok(0)
+    super::socket::getsockopt_out(task, args, |level, name, _| nl.getsockopt(level, name))
 }
 
 /// setsockopt(fd, level, name, optval, optlen).

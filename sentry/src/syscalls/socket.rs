@@ -299,26 +299,15 @@ fn do_send(
     let nonblock = nonblocking(&file);
     let total = total_len(iovs);
     let result = if sock.sock_type() == SockType::Stream {
-        let mut done = 0u64;
+        // The ancillary data goes with the first chunk only.
         let mut anc = Some(anc);
-        loop {
-            let want = ((total - done) as usize).min(STREAM_CHUNK);
-            let data = gather(task, iovs, done, want)?;
+        send_stream(task, iovs, |data| {
             let a = anc.take().unwrap_or(SendAncillary {
                 sender,
                 ..Default::default()
             });
-            match sock.send(&data, a, flags, nonblock) {
-                Ok(n) => {
-                    done += n as u64;
-                    if n < want || done >= total {
-                        break Ok(done as usize);
-                    }
-                }
-                Err(_) if done > 0 => break Ok(done as usize),
-                Err(e) => break Err(e),
-            }
-        }
+            sock.send(data, a, flags, nonblock)
+        })
     } else {
         if total > MAX_DGRAM {
             return Err(Errno::EMSGSIZE);
@@ -333,6 +322,51 @@ fn do_send(
         raise_sigpipe(sender);
     }
     result
+}
+
+/// Sends a stream's `iovs` through `send` in chunks of at most
+/// [`STREAM_CHUNK`] staged bytes, until all is sent, a chunk goes out short
+/// (a nonblocking socket is full) or an error comes; an error after some
+/// bytes went out reports those bytes, as Linux does.
+pub(super) fn send_stream(
+    task: &Task,
+    iovs: &[IoVec],
+    mut send: impl FnMut(&[u8]) -> Result<usize, Errno>,
+) -> Result<usize, Errno> {
+    let total = total_len(iovs);
+    let mut done = 0u64;
+    loop {
+        let want = ((total - done) as usize).min(STREAM_CHUNK);
+        let data = gather(task, iovs, done, want)?;
+        match send(&data) {
+            Ok(n) => {
+                done += n as u64;
+                if n < want || done >= total {
+                    return Ok(done as usize);
+                }
+            }
+            Err(_) if done > 0 => return Ok(done as usize),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// getsockopt's copy-out: reads the guest's `optlen` (args 4), asks
+/// `value(level, name, optlen)` for the option and writes back as much of
+/// it as fits, and its length.
+pub(super) fn getsockopt_out(
+    task: &Task,
+    args: &SyscallArgs,
+    value: impl FnOnce(i32, i32, usize) -> Result<Vec<u8>, Errno>,
+) -> SysResult {
+    let (val_addr, len_addr) = (args.u64(3), args.u64(4));
+    let len: i32 = task.mm.read_obj(len_addr)?;
+    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
+    let value = value(args.i32(1), args.i32(2), len)?;
+    let n = len.min(value.len());
+    task.mm.write(val_addr, &value[..n])?;
+    task.mm.write_obj(len_addr, &(n as u32))?;
+    Ok(0)
 }
 
 /// A datagram with an explicit destination.
@@ -617,14 +651,7 @@ pub fn sys_getsockopt(task: &mut Task, args: &SyscallArgs) -> SysResult {
         return super::hostinet::getsockopt(task, &hs, args);
     }
     let (_, sock) = sock_of(task, args.i32(0))?;
-    let (val_addr, len_addr) = (args.u64(3), args.u64(4));
-    let len: i32 = task.mm.read_obj(len_addr)?;
-    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
-    let value = sock.getsockopt(args.i32(1), args.i32(2))?;
-    let n = len.min(value.len());
-    task.mm.write(val_addr, &value[..n])?;
-    task.mm.write_obj(len_addr, &(n as u32))?;
-    Ok(0)
+    getsockopt_out(task, args, |level, name, _| sock.getsockopt(level, name))
 }
 
 /// setsockopt(fd, level, name, optval, optlen).

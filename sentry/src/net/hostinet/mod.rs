@@ -22,7 +22,7 @@ pub mod poller;
 
 use super::unix::Ucred;
 use crate::kernel::wait::{block_until, WaitQueue};
-use crate::vfs::inode::{next_ino, synthetic_stat};
+use crate::vfs::inode::next_ino;
 use crate::vfs::{FileOps, FileRef};
 use opts::{Access, Handling};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -548,10 +548,7 @@ pub fn socket_of(file: &FileRef) -> Option<Arc<HostSocket>> {
 
 impl FileOps for HostSocketFile {
     fn stat(&self) -> Result<Stat, Errno> {
-        let mut st = synthetic_stat(super::unix::sockfs_dev(), self.sock.ino, libc::S_IFSOCK | 0o777, 0);
-        st.st_uid = self.sock.owner.uid;
-        st.st_gid = self.sock.owner.gid;
-        Ok(st)
+        Ok(super::unix::socket_stat(self.sock.ino, self.sock.owner))
     }
 
     fn read(&self, buf: &mut [u8], _offset: u64, nonblock: bool) -> Result<usize, Errno> {
