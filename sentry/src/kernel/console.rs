@@ -41,13 +41,7 @@ pub fn set_foreground(rdev: u64, pgid: i32) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let kernel = super::global().ok_or(Errno::ESRCH)?;
-    let exists = kernel.groups().iter().any(|g| {
-        g.state
-            .lock()
-            .map(|s| s.pgid == pgid && s.zombie.is_none())
-            .unwrap_or(false)
-    });
-    if !exists {
+    if kernel.process_group(pgid).is_empty() {
         return Err(Errno::EPERM);
     }
     let mut map = FOREGROUND.lock().map_err(|_| Errno::EIO)?;
@@ -85,16 +79,7 @@ pub fn signal_foreground(rdev: Option<u64>, fallback: i32, signo: i32) -> Result
         code: signal::SI_KERNEL,
         ..SigInfo::default()
     };
-    let targets: Vec<_> = kernel
-        .groups()
-        .into_iter()
-        .filter(|g| {
-            g.state
-                .lock()
-                .map(|s| s.pgid == pgid && s.zombie.is_none())
-                .unwrap_or(false)
-        })
-        .collect();
+    let targets = kernel.process_group(pgid);
     if targets.is_empty() {
         return signal::post(signal::SignalTarget::Process(fallback), info);
     }

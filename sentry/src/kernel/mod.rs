@@ -130,6 +130,19 @@ impl Kernel {
             .map(|t| t.groups.values().cloned().collect())
             .unwrap_or_default()
     }
+
+    /// The live (not zombie) processes of process group `pgid`.
+    pub fn process_group(&self, pgid: i32) -> Vec<Arc<ThreadGroup>> {
+        self.groups()
+            .into_iter()
+            .filter(|g| {
+                g.state
+                    .lock()
+                    .map(|s| s.pgid == pgid && s.zombie.is_none())
+                    .unwrap_or(false)
+            })
+            .collect()
+    }
 }
 
 static KERNEL: OnceLock<Arc<Kernel>> = OnceLock::new();

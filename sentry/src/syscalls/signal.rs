@@ -208,16 +208,7 @@ pub fn sys_kill(task: &mut Task, args: &SyscallArgs) -> SysResult {
         p if p > 0 => vec![kernel.group(p).ok_or(Errno::ESRCH)?],
         0 | i32::MIN..=-2 => {
             let pgid = if pid == 0 { my_pgid } else { -pid };
-            kernel
-                .groups()
-                .into_iter()
-                .filter(|g| {
-                    g.state
-                        .lock()
-                        .map(|s| s.pgid == pgid && s.zombie.is_none())
-                        .unwrap_or(false)
-                })
-                .collect()
+            kernel.process_group(pgid)
         }
         _ => kernel
             .groups()
